@@ -1,0 +1,56 @@
+"""pixverse_speech: an async client for the PixVerse text-to-speech API of useapi.net.
+
+from pixverse_speech import AsyncSpeechAPI
+
+async with AsyncSpeechAPI() as api:          # token from USEAPI_TOKEN
+    speech = await api.wait_until_final(audio_id)
+    print(speech.url)
+"""
+
+from __future__ import annotations
+
+from ._client import AsyncSpeechAPI
+from ._exceptions import (
+    AccountError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientCreditsError,
+    ModerationError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    SpeechError,
+    SpeechFailedError,
+    WaitTimeoutError,
+)
+from ._models import AudioStatus, Speech, SpeechPage
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AccountError",
+    "AsyncSpeechAPI",
+    "AudioStatus",
+    "AuthenticationError",
+    "BadRequestError",
+    "InsufficientCreditsError",
+    "ModerationError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "Speech",
+    "SpeechError",
+    "SpeechFailedError",
+    "SpeechPage",
+    "WaitTimeoutError",
+    "__version__",
+]

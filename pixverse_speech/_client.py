@@ -1,0 +1,499 @@
+"""``AsyncSpeechAPI``: the client."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import logging
+import math
+import os
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import TypeVar
+
+import anyio
+import httpx
+
+from . import _timing
+from ._converter import structure
+from ._exceptions import (
+    AccountError,
+    APIConnectionError,
+    APIError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    SpeechError,
+    SpeechFailedError,
+    WaitTimeoutError,
+)
+from ._http import Secret, Sender
+from ._models import Speech, SpeechPage
+from ._paths import check_audio_id, speech_path
+from ._polling import PollSchedule
+from ._retry import RetryPolicy
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncSpeechAPI", "OnUpdate"]
+
+logger = logging.getLogger("pixverse_speech")
+
+DEFAULT_BASE_URL = "https://api.useapi.net/v2/"
+TOKEN_ENV_VAR = "USEAPI_TOKEN"
+
+#: Called with the first record a wait sees and with every record whose status changed.
+OnUpdate = Callable[[Speech], "Awaitable[object] | object"]
+
+_Self = TypeVar("_Self", bound="AsyncSpeechAPI")
+
+
+def _is_transient(exc: SpeechError) -> bool:
+    """Whether a failed poll says nothing about the job, so that the wait should go on."""
+    if isinstance(exc, AccountError):
+        return False
+    if isinstance(exc, (APIConnectionError, RateLimitError, ServerError, ResponseDecodeError)):
+        return True
+    return isinstance(exc, APIError) and exc.status_code == 408
+
+
+def _check_int(name: str, value: object, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_email(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"email must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"email must not be empty or blank, got {value!r}")
+    return value
+
+
+def _check_timeout(value: object) -> float | None:
+    """A wait's ``timeout``: ``None`` (no deadline) or a positive number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, got {type(value).__name__}")
+    if math.isnan(value) or value <= 0:
+        raise ValueError(f"timeout must be positive, got {value!r}")
+    return None if math.isinf(value) else float(value)
+
+
+def _check_request_timeout(value: object) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or an httpx.Timeout, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"timeout must be a positive number of seconds, got {value!r}")
+    return httpx.Timeout(float(value))
+
+
+def _check_base_url(value: object) -> str:
+    if not isinstance(value, (str, httpx.URL)):
+        raise TypeError(f"base_url must be a string, got {type(value).__name__}")
+    url = httpx.URL(str(value))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {str(value)!r}")
+    if url.query or url.fragment:
+        raise ValueError(f"base_url must not have a query or fragment, got {str(value)!r}")
+    text = str(url)
+    return text if text.endswith("/") else text + "/"
+
+
+def _read_token(token: object) -> Secret:
+    if token is None:
+        token = os.environ.get(TOKEN_ENV_VAR)
+        if token is None or not token.strip():
+            raise ValueError(
+                f"no API token: pass token=... or set the {TOKEN_ENV_VAR} environment variable"
+            )
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a string, got {type(token).__name__}")
+    token = token.strip()
+    if not token:
+        raise ValueError("token must not be empty")
+    if any(ch in token for ch in "\r\n\0") or not token.isprintable():
+        # Never echo the token itself: the message must be safe to log.
+        raise ValueError("token contains control characters")
+    return Secret(token)
+
+
+async def _notify(on_update: OnUpdate | None, speech: Speech) -> None:
+    if on_update is None:
+        return
+    result = on_update(speech)
+    if inspect.isawaitable(result):
+        await result
+
+
+class AsyncSpeechAPI:
+    """An async client for the PixVerse speech endpoints of useapi.net.
+
+    Use one instance per application (it holds a connection pool) and close it when done, either
+    with ``async with AsyncSpeechAPI() as api:`` or ``await api.aclose()``.
+
+    :param token: the useapi.net API token; ``None`` reads ``USEAPI_TOKEN``.
+    :param email: the account email used by list calls that do not name one.
+    :param base_url: the API root, ``https://api.useapi.net/v2/``.
+    :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.
+    :param max_retries: retries of one request on a transient failure; ``0`` disables them.
+    :param max_connections: the most requests this client has in flight at once; more wait their
+        turn in the client.  Also the pool size of the ``httpx.AsyncClient`` it creates.
+    :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
+        never closes it; its base URL and default headers do not apply to API calls.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        email: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 3,
+        max_connections: int = 20,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._token = _read_token(token)
+        self._email = _check_email(email)
+        self._base_url = _check_base_url(base_url)
+        request_timeout = _check_request_timeout(timeout)
+        retries = _check_int("max_retries", max_retries, minimum=0)
+        pool = _check_int("max_connections", max_connections, minimum=1)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        self._owns_client = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                timeout=request_timeout,
+                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                headers={"User-Agent": f"pixverse-speech/{__version__}"},
+            )
+        self._sender = Sender(
+            http_client,
+            base_url=self._base_url,
+            token=self._token,
+            timeout=request_timeout,
+            retry=RetryPolicy(max_retries=retries),
+            max_in_flight=pool,
+        )
+        self._rng = random.Random()
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self: _Self) -> _Self:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool, if this client created it.  Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self._sender.client.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._closed
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._base_url
+
+    @property
+    def email(self) -> str | None:
+        """The default account email of list calls."""
+        return self._email
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<AsyncSpeechAPI base_url={self._base_url!r} email={self._email!r}{state}>"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this AsyncSpeechAPI is closed; create a new one")
+
+    # -- single requests ---------------------------------------------------------------------
+
+    async def get(self, audio_id: str) -> Speech:
+        """Fetch one job by its ``audio_id`` (GET ``speech/{audio_id}``)."""
+        audio_id = check_audio_id(audio_id)
+        self._check_open()
+        return await self._get(audio_id)
+
+    async def _get(self, audio_id: str, limiter: anyio.CapacityLimiter | None = None) -> Speech:
+        body = await self._sender.request(
+            "GET", speech_path(audio_id), audio_id=audio_id, limiter=limiter
+        )
+        return structure(body, Speech, audio_id=audio_id)
+
+    async def list(
+        self,
+        *,
+        email: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> SpeechPage:
+        """Fetch one page of jobs, newest first (GET ``speech/``).
+
+        :param email: the account; defaults to the client's ``email``.  The API requires it when
+            several accounts are configured.
+        :param limit: how many jobs (the API's default is 50).
+        :param offset: where to start.
+        """
+        params = self._list_params(email, limit, offset)
+        self._check_open()
+        return await self._list(params)
+
+    def _list_params(self, email: object, limit: object, offset: object) -> dict[str, str | int]:
+        params: dict[str, str | int] = {}
+        account = _check_email(email) or self._email
+        if account is not None:
+            params["email"] = account
+        if limit is not None:
+            params["limit"] = _check_int("limit", limit, minimum=1)
+        if offset is not None:
+            params["offset"] = _check_int("offset", offset, minimum=0)
+        return params
+
+    async def _list(self, params: dict[str, str | int]) -> SpeechPage:
+        body = await self._sender.request("GET", "pixverse/speech/", params=params)
+        return structure(body, SpeechPage)
+
+    # -- paging ------------------------------------------------------------------------------
+
+    def iter_speech(
+        self,
+        *,
+        email: str | None = None,
+        page_size: int = 50,
+        offset: int = 0,
+    ) -> AsyncIterator[Speech]:
+        """Every job of the account, newest first, fetching pages as needed.
+
+        New jobs arriving while paging shift older ones to later offsets; a job already yielded is
+        not yielded again.  Paging stops at ``has_more == false``, at an empty page or, when the
+        API does not say ``has_more``, at a short page.  Arguments are checked at the call.
+        """
+        params = self._list_params(email, page_size, offset)
+        self._check_open()
+        return self._iter_speech(params)
+
+    async def _iter_speech(self, params: dict[str, str | int]) -> AsyncIterator[Speech]:
+        page_size = int(params["limit"])
+        offset = int(params.get("offset", 0))
+        # Only ids near the page boundary can repeat, so remembering the last two pages' ids
+        # keeps memory flat however many jobs are paged through.
+        recent: deque[str] = deque(maxlen=2 * page_size)
+        recent_set: set[str] = set()
+        while True:
+            page = await self._list({**params, "offset": offset})
+            for speech in page.data:
+                if speech.audio_id is not None:
+                    if speech.audio_id in recent_set:
+                        continue
+                    if len(recent) == recent.maxlen:
+                        recent_set.discard(recent[0])
+                    recent.append(speech.audio_id)
+                    recent_set.add(speech.audio_id)
+                yield speech
+            received = len(page.data)
+            if page.has_more is False or received == 0:
+                return
+            if page.has_more is None and received < page_size:
+                return
+            following = page.next_offset
+            if following is None or following <= offset:
+                if following is not None:
+                    logger.warning(
+                        "next_offset %d does not advance past offset %d; using %d",
+                        following,
+                        offset,
+                        offset + received,
+                    )
+                following = offset + received
+            offset = following
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    async def wait_until_final(
+        self,
+        audio_id: str,
+        *,
+        timeout: float | None = 600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 10.0,
+        on_update: OnUpdate | None = None,
+        raise_on_failure: bool = True,
+    ) -> Speech:
+        """Poll one job until it is final and return its final record.
+
+        The first poll is immediate; the pause then grows from ``poll_interval`` to
+        ``max_poll_interval``.  ``timeout`` is one deadline for the whole wait (``None``: none);
+        reaching it raises :class:`WaitTimeoutError`.  Transient failures (connection errors,
+        timeouts, 408, 429, 5xx but 596, malformed bodies) never end a wait early; any other
+        API error, 401 and 404 among them, ends it at once.  ``on_update`` (sync or async) sees the
+        first record and every status change.  A FAILED job raises :class:`SpeechFailedError`
+        unless ``raise_on_failure`` is false.
+        """
+        audio_id = check_audio_id(audio_id)
+        options = _WaitOptions.checked(
+            timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
+        )
+        self._check_open()
+        return await self._wait(audio_id, options, options.deadline(), None)
+
+    async def wait_many(
+        self,
+        audio_ids: Iterable[str],
+        *,
+        concurrency: int = 8,
+        timeout: float | None = 600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 10.0,
+        on_update: OnUpdate | None = None,
+        raise_on_failure: bool = False,
+    ) -> builtins.list[Speech | SpeechError]:
+        """Wait for many jobs at once; one result per id, in the order given.
+
+        A job that ends FAILED is returned as its :class:`Speech` (unless ``raise_on_failure``),
+        and an id whose wait ended in an error gets that :class:`SpeechError` in its slot: one bad
+        id never cancels the others.  At most ``concurrency`` requests are in flight at once, and
+        ``timeout`` is one deadline for the whole batch.  An id given twice is polled once.
+        """
+        if isinstance(audio_ids, str):
+            raise TypeError("audio_ids must be an iterable of ids, not a single string")
+        ids = [
+            check_audio_id(audio_id, name=f"audio_ids[{i}]") for i, audio_id in enumerate(audio_ids)
+        ]
+        limit = _check_int("concurrency", concurrency, minimum=1)
+        options = _WaitOptions.checked(
+            timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
+        )
+        self._check_open()
+        deadline = options.deadline()
+        limiter = anyio.CapacityLimiter(limit)
+        results: dict[str, Speech | SpeechError] = {}
+
+        async def wait_one(audio_id: str) -> None:
+            try:
+                results[audio_id] = await self._wait(audio_id, options, deadline, limiter)
+            except SpeechError as exc:
+                results[audio_id] = exc
+
+        async with anyio.create_task_group() as tg:
+            for audio_id in dict.fromkeys(ids):
+                tg.start_soon(wait_one, audio_id, name=f"wait {audio_id}")
+        return [results[audio_id] for audio_id in ids]
+
+    async def _wait(
+        self,
+        audio_id: str,
+        options: _WaitOptions,
+        deadline: float | None,
+        limiter: anyio.CapacityLimiter | None,
+    ) -> Speech:
+        timing = _timing.current()
+        pauses = options.schedule.pauses(self._rng)
+        last: Speech | None = None
+        last_key: object = None
+        last_error: SpeechError | None = None
+        while True:
+            remaining = math.inf if deadline is None else deadline - timing.now()
+            speech: Speech | None = None
+            extra_pause = 0.0
+            if remaining > 0:
+                # The deadline also cuts short a request (and its retries) in flight.
+                with anyio.move_on_after(remaining):
+                    try:
+                        speech = await self._get(audio_id, limiter)
+                    except SpeechError as exc:
+                        if not _is_transient(exc):
+                            raise
+                        logger.info("poll of %s failed, waiting on: %s", audio_id, exc)
+                        last_error = exc
+                        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                            extra_pause = exc.retry_after
+            if speech is not None:
+                key = (speech.audio_status, speech.audio_status_name, speech.audio_status_final)
+                if key != last_key:
+                    last_key = key
+                    await _notify(options.on_update, speech)
+                last = speech
+                if speech.is_final:
+                    if speech.is_failed and options.raise_on_failure:
+                        raise SpeechFailedError(speech)
+                    return speech
+            remaining = math.inf if deadline is None else deadline - timing.now()
+            if remaining <= 0:
+                assert options.timeout is not None  # a deadline comes from a timeout
+                raise WaitTimeoutError(
+                    audio_id, timeout=options.timeout, last=last, last_error=last_error
+                ) from last_error
+            await timing.sleep(min(max(next(pauses), extra_pause), remaining))
+
+
+class _WaitOptions:
+    """A wait's options, checked once before any request."""
+
+    __slots__ = ("on_update", "raise_on_failure", "schedule", "timeout")
+
+    def __init__(
+        self,
+        timeout: float | None,
+        schedule: PollSchedule,
+        on_update: OnUpdate | None,
+        raise_on_failure: bool,
+    ) -> None:
+        self.timeout = timeout
+        self.schedule = schedule
+        self.on_update = on_update
+        self.raise_on_failure = raise_on_failure
+
+    @classmethod
+    def checked(
+        cls,
+        timeout: object,
+        poll_interval: object,
+        max_poll_interval: object,
+        on_update: object,
+        raise_on_failure: object,
+    ) -> _WaitOptions:
+        if on_update is not None and not callable(on_update):
+            raise TypeError(f"on_update must be callable, got {type(on_update).__name__}")
+        if not isinstance(raise_on_failure, bool):
+            raise TypeError(
+                f"raise_on_failure must be a bool, got {type(raise_on_failure).__name__}"
+            )
+        return cls(
+            _check_timeout(timeout),
+            PollSchedule.checked(poll_interval, max_poll_interval),
+            on_update,
+            raise_on_failure,
+        )
+
+    def deadline(self) -> float | None:
+        return None if self.timeout is None else _timing.current().now() + self.timeout

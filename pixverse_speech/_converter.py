@@ -1,0 +1,184 @@
+"""The one cattrs converter that turns JSON into our models, with every hook registered here.
+
+The converter is strict about types (a string where a number belongs is an error naming the field,
+never a silent ``int("2")``) and lenient about shape (unknown fields are ignored, missing ones are
+``None``).  Every failure surfaces as :class:`ResponseDecodeError`; no other exception type
+escapes :func:`structure`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import TypeVar
+
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._exceptions import ResponseDecodeError
+from ._models import AudioStatus, Speech
+
+__all__ = ["converter", "structure"]
+
+T = TypeVar("T")
+
+
+def _type_error(expected: str, value: object) -> TypeError:
+    return TypeError(f"expected {expected}, got {type(value).__name__} {_excerpt(value)}")
+
+
+def _excerpt(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _structure_str(value: object, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    raise _type_error("a string", value)
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _type_error("a boolean", value)
+
+
+def _structure_int(value: object, _: type) -> int:
+    # JSON has one number type: 2.0 is a fine integer, 2.5 is not, and True is not a number.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _type_error("an integer", value)
+
+
+def _structure_float(value: object, _: type) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = float(value)
+        if math.isfinite(result):
+            return result
+    raise _type_error("a number", value)
+
+
+def _structure_datetime(value: object, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise _type_error("an ISO 8601 timestamp", value)
+    text = value.strip()
+    # Python 3.10's fromisoformat does not accept a trailing "Z".
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 timestamp, got {_excerpt(value)}") from None
+    # The API speaks UTC; a timestamp without an offset is read as UTC, never as local time.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _structure_audio_status(value: object, _: type) -> AudioStatus | int | None:
+    if value is None:
+        return None
+    number = _structure_int(value, int)
+    try:
+        return AudioStatus(number)
+    except ValueError:
+        return number  # a status the API added after this library was written
+
+
+def _structure_code(value: object, _: type) -> str | None:
+    # Documented as a string; tolerate a number rather than lose the failure it describes.
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _structure_str(value, str)
+
+
+def _structure_speeches(value: object, _: type) -> tuple[Speech, ...]:
+    if not isinstance(value, list):
+        raise _type_error("a list of speech records", value)
+    errors: list[Exception] = []
+    items: list[Speech] = []
+    for index, item in enumerate(value):
+        try:
+            items.append(_structure_record(item, Speech))
+        except Exception as exc:
+            exc.__notes__ = [*getattr(exc, "__notes__", []), _IndexNote(index)]
+            errors.append(exc)
+    if errors:
+        raise IterableValidationError("invalid items in data", errors, tuple[Speech, ...])
+    return tuple(items)
+
+
+class _IndexNote(str):
+    """Where in a list a failing item stood, as a note on its error."""
+
+    position: int
+
+    def __new__(cls, position: int) -> _IndexNote:
+        note = super().__new__(cls, f"item {position}")
+        note.position = position
+        return note
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=True)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook_func(
+        lambda t: t == (AudioStatus | int | None), _structure_audio_status
+    )
+    conv.register_structure_hook_func(lambda t: t == tuple[Speech, ...], _structure_speeches)
+    conv.register_structure_hook(
+        Speech,
+        make_dict_structure_fn(
+            Speech,
+            conv,
+            fail_code=override(struct_hook=_structure_code),
+        ),
+    )
+    return conv
+
+
+converter = _make_converter()
+
+
+def _structure_record(obj: object, cls: type[T]) -> T:
+    if not isinstance(obj, dict):
+        raise _type_error("a JSON object", obj)
+    return converter.structure(obj, cls)
+
+
+def _locate(exc: BaseException, path: str = "") -> tuple[str, BaseException]:
+    """The dotted path of the first leaf error inside a cattrs error tree, and that error."""
+    if isinstance(exc, (ClassValidationError, IterableValidationError)):
+        for inner in exc.exceptions:
+            step = ""
+            for note in getattr(inner, "__notes__", []):
+                if isinstance(note, _IndexNote):
+                    step = f"[{note.position}]"
+                elif hasattr(note, "name"):  # cattrs' AttributeValidationNote
+                    step = f".{note.name}" if path else str(note.name)
+                elif hasattr(note, "index"):  # cattrs' IterableValidationNote
+                    step = f"[{note.index}]"
+            return _locate(inner, path + step)
+    return path, exc
+
+
+def structure(obj: object, cls: type[T], *, audio_id: str | None = None) -> T:
+    """Decode a JSON value into ``cls``, or raise :class:`ResponseDecodeError` naming the field."""
+    try:
+        return _structure_record(obj, cls)
+    except Exception as exc:
+        field, leaf = _locate(exc)
+        where = f"field {field!r}: " if field else ""
+        raise ResponseDecodeError(
+            f"unexpected {cls.__name__} from the API: {where}{leaf}",
+            field=field or None,
+            audio_id=audio_id,
+        ) from exc

@@ -1,0 +1,253 @@
+"""Sending one API request: authentication, retries, error mapping and JSON decoding.
+
+This is the only place that talks to httpx for API calls.  It adds the token to each request
+itself (never to the ``httpx.AsyncClient``'s default headers), so a shared client, a redirect to
+another host or a download from the media host never carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import anyio
+import httpx
+
+from . import _timing
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    RateLimitError,
+    ResponseDecodeError,
+    SpeechError,
+    error_for_status,
+)
+from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+
+__all__ = ["Secret", "Sender"]
+
+logger = logging.getLogger("pixverse_speech")
+
+#: ``"any"``: the request is safe to repeat (GET).  ``"unsent"``: repeat it only when the server
+#: surely never saw it (the connection was never made, or a 429 refused it).
+RetryScope = Literal["any", "unsent"]
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or an exception."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def redact(self, text: str) -> str:
+        """``text`` with every occurrence of the secret masked."""
+        return text.replace(self._value, "[REDACTED]") if self._value in text else text
+
+    def __repr__(self) -> str:
+        return "Secret('[REDACTED]')"
+
+    __str__ = __repr__
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Sender:
+    """Sends API requests through one ``httpx.AsyncClient`` with one retry policy."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        token: Secret,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy,
+        max_in_flight: int,
+    ) -> None:
+        self.client = client
+        self.base_url = base_url
+        self.token = token
+        self.timeout = timeout
+        self.retry = retry
+        self.max_in_flight = max_in_flight
+        self.rng = random.Random()
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        # Requests queue here, in our code, not in httpx's pool, whose waiting gets slower the
+        # more requests wait on it.  Created on first use: a limiter belongs to an event loop.
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_in_flight)
+        return self._limiter
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        data: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        audio_id: str | None = None,
+        retry_scope: RetryScope = "any",
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> Any:
+        """Send one request, retrying as the policy allows; return its decoded JSON body."""
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(
+                    method, url, params, data, json_body, files, audio_id, limiter
+                )
+            except SpeechError as exc:
+                pause = self._pause_after(exc, attempt, retry_scope)
+                if pause is None:
+                    raise
+                attempt += 1
+                logger.warning(
+                    "%s %s failed (%s); retry %d of %d in %.2fs",
+                    method,
+                    path,
+                    exc,
+                    attempt,
+                    self.retry.max_retries,
+                    pause,
+                )
+                await _timing.current().sleep(pause)
+
+    def _pause_after(self, exc: SpeechError, attempt: int, scope: RetryScope) -> float | None:
+        retry_after: float | None = None
+        if isinstance(exc, APIError):
+            if exc.status_code not in RETRY_STATUSES:
+                return None
+            if scope == "unsent" and exc.status_code != 429:
+                return None
+            if isinstance(exc, RateLimitError):
+                retry_after = exc.retry_after
+        elif isinstance(exc, APIConnectionError):
+            cause = exc.__cause__
+            if scope == "unsent" and not isinstance(cause, _NEVER_SENT):
+                return None
+        else:
+            return None
+        return self.retry.pause(attempt, retry_after, self.rng)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        data: Mapping[str, str] | None,
+        json_body: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        audio_id: str | None,
+        limiter: anyio.CapacityLimiter | None,
+    ) -> Any:
+        request = self.client.build_request(
+            method,
+            url,
+            params=params,
+            data=data,
+            json=json_body,
+            files=files,
+            headers={
+                "Authorization": f"Bearer {self.token.get()}",
+                "Accept": "application/json",
+            },
+            timeout=self.timeout,
+        )
+        started = time.perf_counter()
+        try:
+            if limiter is None:
+                async with self.limiter:
+                    response = await self.client.send(request)
+            else:
+                async with limiter, self.limiter:
+                    response = await self.client.send(request)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{method} {request.url.path} timed out ({type(exc).__name__})", audio_id=audio_id
+            ) from exc
+        except _TRANSIENT as exc:
+            raise APIConnectionError(
+                f"{method} {request.url.path} failed: {type(exc).__name__}: "
+                f"{self.token.redact(str(exc)) or 'connection error'}",
+                audio_id=audio_id,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"{method} {request.url.path} could not be sent: {type(exc).__name__}: "
+                f"{self.token.redact(str(exc))}",
+                audio_id=audio_id,
+            ) from exc
+        logger.debug(
+            "%s %s -> %d in %.1f ms",
+            method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        if response.is_success:
+            return self._decode(response, audio_id)
+        raise self._error(response, audio_id)
+
+    def _decode(self, response: httpx.Response, audio_id: str | None) -> Any:
+        try:
+            return json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            content_type = response.headers.get("content-type", "no content type")
+            body = _excerpt(self.token.redact(response.text)) or "an empty body"
+            raise ResponseDecodeError(
+                f"HTTP {response.status_code}: the body is not JSON ({content_type}): {body}",
+                response=response,
+                audio_id=audio_id,
+            ) from None
+
+    def _error(self, response: httpx.Response, audio_id: str | None) -> APIError:
+        body: Any = None
+        message = ""
+        code: int | None = None
+        try:
+            body = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            message = _excerpt(response.text)
+        if isinstance(body, dict):
+            error = body.get("error")
+            if isinstance(error, str) and error:
+                message = error
+            elif error is not None:
+                message = json.dumps(error)[:200]
+            raw_code = body.get("code")
+            if isinstance(raw_code, int) and not isinstance(raw_code, bool):
+                code = raw_code
+        message = self.token.redact(message) or response.reason_phrase or "no message"
+        cls = error_for_status(response.status_code)
+        kwargs: dict[str, Any] = {
+            "status_code": response.status_code,
+            "response": response,
+            "body": body,
+            "code": code,
+            "audio_id": audio_id,
+        }
+        if cls is RateLimitError:
+            kwargs["retry_after"] = parse_retry_after(response.headers)
+        return cls(message, **kwargs)

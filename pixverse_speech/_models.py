@@ -1,0 +1,121 @@
+"""The API's records, as frozen attrs classes named like the wire.
+
+Every field is optional (``None`` when the API left it out), so a record from either endpoint, or
+from a future version of the API with fields added or dropped, decodes the same way.  Decoding
+lives in ``_converter.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+__all__ = ["AudioStatus", "Speech", "SpeechPage"]
+
+
+class AudioStatus(enum.IntEnum):
+    """The documented values of ``audio_status``."""
+
+    COMPLETED = 1
+    QUEUED = 5
+    FAILED = 8
+    GENERATING = 10
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the job can change no more (COMPLETED or FAILED)."""
+        return self in (AudioStatus.COMPLETED, AudioStatus.FAILED)
+
+
+_BY_NAME = {status.name: status for status in AudioStatus}
+
+
+@attrs.frozen(kw_only=True)
+class Speech:
+    """One text-to-speech job, as GET ``speech/`` and GET ``speech/{audio_id}`` return it.
+
+    ``audio_status`` is an :class:`AudioStatus` for the documented values and the raw ``int`` for
+    any other, so a status the API adds later never breaks decoding.  Timestamps are timezone-aware.
+    ``fail_code`` and ``fail_reason`` are present only on FAILED jobs fetched one by one.
+    """
+
+    audio_id: str | None = None
+    asset_id: int | None = None
+    audio_status: AudioStatus | int | None = None
+    status: str | None = None
+    create_mode: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    voice_id: str | None = None
+    voice_name: str | None = None
+    language_code: str | None = None
+    prompt: str | None = None
+    path: str | None = None
+    url: str | None = None
+    name: str | None = None
+    duration: float | None = None
+    file_size: int | None = None
+    format: str | None = None
+    sample_rate: int | None = None
+    bitrate: int | None = None
+    channel: int | None = None
+    credits: float | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    fail_code: str | None = None
+    fail_reason: str | None = None
+    audio_status_name: str | None = None
+    audio_status_final: bool | None = None
+    error: str | None = None
+
+    @property
+    def known_status(self) -> AudioStatus | None:
+        """The status as an :class:`AudioStatus`, from ``audio_status`` or else its name."""
+        if isinstance(self.audio_status, AudioStatus):
+            return self.audio_status
+        if self.audio_status is None and self.audio_status_name is not None:
+            return _BY_NAME.get(self.audio_status_name.upper())
+        return None
+
+    @property
+    def status_name(self) -> str:
+        """A readable status: the API's name for it, else ours, else the raw number."""
+        if self.audio_status_name:
+            return self.audio_status_name
+        if self.audio_status is None:
+            return "UNKNOWN"
+        known = self.known_status
+        return known.name if known is not None else str(self.audio_status)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the job will change no more.
+
+        ``audio_status_final`` is authoritative when present; otherwise the documented status map
+        decides, and an unknown status counts as not final.
+        """
+        if self.audio_status_final is not None:
+            return self.audio_status_final
+        known = self.known_status
+        return known is not None and known.is_final
+
+    @property
+    def is_completed(self) -> bool:
+        """Whether the job is final and COMPLETED: its audio is at ``url``."""
+        return self.is_final and self.known_status is AudioStatus.COMPLETED
+
+    @property
+    def is_failed(self) -> bool:
+        """Whether the job is final and FAILED: see ``fail_code`` and ``fail_reason``."""
+        return self.is_final and self.known_status is AudioStatus.FAILED
+
+
+@attrs.frozen(kw_only=True)
+class SpeechPage:
+    """One page of GET ``speech/``: the jobs, newest first, and where the next page starts."""
+
+    data: tuple[Speech, ...] = ()
+    next_offset: int | None = None
+    has_more: bool | None = None

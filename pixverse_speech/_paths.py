@@ -1,0 +1,38 @@
+"""Job ids in URL paths.
+
+An ``audio_id`` such as ``user:1-pixverse:me@example.com-speech:42`` goes into the path as it is:
+``:`` and ``@`` are legal path characters and the upstream's own samples keep them raw.  Whatever
+could end or split the segment (``/ ? # %``, spaces, controls, non-ASCII) is percent-encoded, and
+the dot segments ``.`` and ``..`` are encoded whole so that no URL resolution can climb out of
+``speech/``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+__all__ = ["check_audio_id", "speech_path"]
+
+# RFC 3986 pchar, less "%": unreserved, sub-delims, ":" and "@".
+_SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+
+
+def check_audio_id(audio_id: object, *, name: str = "audio_id") -> str:
+    """``audio_id`` if it is a non-blank string, else a ``TypeError``/``ValueError`` naming it."""
+    if not isinstance(audio_id, str):
+        raise TypeError(f"{name} must be a string, got {type(audio_id).__name__}")
+    if not audio_id.strip():
+        raise ValueError(f"{name} must not be empty or blank, got {audio_id!r}")
+    return audio_id
+
+
+def quote_segment(value: str) -> str:
+    """``value`` as exactly one path segment."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe=_SEGMENT_SAFE)
+
+
+def speech_path(audio_id: str) -> str:
+    """The path of one job, relative to the API's base URL."""
+    return "pixverse/speech/" + quote_segment(audio_id)

@@ -1,0 +1,52 @@
+"""The poll schedule for a job that is not final yet.
+
+The first look is immediate; then the pause grows geometrically from ``initial`` to ``maximum``,
+each pause shortened by up to ``jitter`` of itself so that many waits started together drift apart
+instead of polling in lockstep, and never longer than ``maximum``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+
+import attrs
+
+__all__ = ["PollSchedule"]
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a positive finite number of seconds, got {value!r}")
+    return float(value)
+
+
+@attrs.frozen(kw_only=True)
+class PollSchedule:
+    """Pauses between polls: ``initial``, growing by ``multiplier`` up to ``maximum``."""
+
+    initial: float = 1.0
+    maximum: float = 10.0
+    multiplier: float = 1.5
+    jitter: float = 0.1
+
+    @classmethod
+    def checked(cls, poll_interval: object, max_poll_interval: object) -> PollSchedule:
+        """A schedule from user input, or a ``TypeError``/``ValueError`` naming the bad argument."""
+        initial = _positive("poll_interval", poll_interval)
+        maximum = _positive("max_poll_interval", max_poll_interval)
+        if maximum < initial:
+            raise ValueError(
+                f"max_poll_interval ({maximum:g}) must not be less than poll_interval ({initial:g})"
+            )
+        return cls(initial=initial, maximum=maximum)
+
+    def pauses(self, rng: random.Random) -> Iterator[float]:
+        """The pauses to take between successive polls, forever."""
+        base = self.initial
+        while True:
+            yield base * (1.0 - self.jitter * rng.random())
+            base = min(self.maximum, base * self.multiplier)
