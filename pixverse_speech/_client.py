@@ -11,17 +11,21 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import anyio
 import httpx
 
 from . import _timing
 from ._converter import structure
+from ._create import CREATE_PATH, CreateRequest, build_create_request, check_text, decode_created
+from ._download import DEFAULT_CHUNK_SIZE, Writable
+from ._download import download as _download_audio
 from ._exceptions import (
     AccountError,
     APIConnectionError,
     APIError,
+    GenerationFailedError,
     RateLimitError,
     ResponseDecodeError,
     ServerError,
@@ -30,7 +34,7 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._http import Secret, Sender
-from ._models import Speech, SpeechPage
+from ._models import Speech, SpeechModels, SpeechPage, Voice, VoiceList
 from ._paths import check_audio_id, speech_path
 from ._polling import PollSchedule
 from ._retry import RetryPolicy
@@ -127,6 +131,24 @@ def _read_token(token: object) -> Secret:
     return Secret(token)
 
 
+def _make_transport(
+    transport: object, limits: httpx.Limits
+) -> httpx.AsyncBaseTransport | None:
+    if transport is None or isinstance(transport, httpx.AsyncBaseTransport):
+        return transport
+    if transport != "aiohttp":
+        raise ValueError(
+            f"transport must be None, 'aiohttp' or an httpx.AsyncBaseTransport, got {transport!r}"
+        )
+    try:
+        from ._aiohttp import AiohttpTransport
+    except ImportError:
+        raise ImportError(
+            "transport='aiohttp' needs the aiohttp extra: pip install 'pixverse-speech[aiohttp]'"
+        ) from None
+    return AiohttpTransport(limits=limits)
+
+
 async def _notify(on_update: OnUpdate | None, speech: Speech) -> None:
     if on_update is None:
         return
@@ -148,6 +170,9 @@ class AsyncSpeechAPI:
     :param max_retries: retries of one request on a transient failure; ``0`` disables them.
     :param max_connections: the most requests this client has in flight at once; more wait their
         turn in the client.  Also the pool size of the ``httpx.AsyncClient`` it creates.
+    :param transport: ``"aiohttp"`` for the faster aiohttp-backed transport (asyncio only, needs
+        the ``aiohttp`` extra), or an ``httpx.AsyncBaseTransport`` such as the fake API's
+        ``fake.transport()``; ``None`` is httpx's own.  Not with ``http_client``.
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
         never closes it; its base URL and default headers do not apply to API calls.
     """
@@ -161,6 +186,7 @@ class AsyncSpeechAPI:
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 3,
         max_connections: int = 20,
+        transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._token = _read_token(token)
@@ -173,11 +199,16 @@ class AsyncSpeechAPI:
             raise TypeError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
             )
+        if http_client is not None and transport is not None:
+            raise ValueError("pass transport or http_client, not both")
         self._owns_client = http_client is None
         if http_client is None:
+            # Keep-alive limit = pool size: a smaller one makes httpcore reconnect needlessly.
+            limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
             http_client = httpx.AsyncClient(
                 timeout=request_timeout,
-                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                limits=limits,
+                transport=_make_transport(transport, limits),
                 headers={"User-Agent": f"pixverse-speech/{__version__}"},
             )
         self._sender = Sender(
@@ -298,6 +329,9 @@ class AsyncSpeechAPI:
         not yielded again.  Paging stops at ``has_more == false``, at an empty page or, when the
         API does not say ``has_more``, at a short page.  Arguments are checked at the call.
         """
+        # Checked here under their own names (and ``None`` refused: paging needs a page size).
+        _check_int("page_size", page_size, minimum=1)
+        _check_int("offset", offset, minimum=0)
         params = self._list_params(email, page_size, offset)
         self._check_open()
         return self._iter_speech(params)
@@ -454,6 +488,248 @@ class AsyncSpeechAPI:
                     audio_id, timeout=options.timeout, last=last, last_error=last_error
                 ) from last_error
             await timing.sleep(min(max(next(pauses), extra_pause), remaining))
+
+    # -- creating jobs -----------------------------------------------------------------------
+
+    async def create(
+        self,
+        text: str,
+        voice_id: str,
+        *,
+        model: str | None = None,
+        email: str | None = None,
+        language_code: str | None = None,
+        speed: float | None = None,
+        volume: float | None = None,
+        pitch: int | None = None,
+        emotion: str | None = None,
+        stability: float | None = None,
+        similarity_boost: float | None = None,
+        style: float | None = None,
+        use_speaker_boost: bool | None = None,
+        reply_url: str | None = None,
+        reply_ref: str | None = None,
+        max_jobs: int | None = None,
+    ) -> Speech:
+        """Start a text-to-speech job (POST ``speech/create``) and return it as the API answered.
+
+        The answer carries at least the job's ``audio_id`` (else :class:`ResponseDecodeError`);
+        poll it with :meth:`wait_until_final`, or use :meth:`generate` to do both.
+
+        Every argument is checked before any request (``TypeError``/``ValueError`` naming it):
+        ``text`` and ``voice_id`` must be non-blank; ``text`` at most the model's characters
+        (5,000 for ``eleven-v3``, 40,000 for ``eleven-turbo-v2.5``, else 10,000).  MiniMax models
+        (``speech-2.8-hd``, the default, and ``speech-2.8-turbo``) take ``speed`` 0.5-2,
+        ``volume`` 0-10, integer ``pitch`` -12..12 and ``emotion``; ElevenLabs models take
+        ``speed`` 0.7-1.2, ``stability`` and ``similarity_boost`` 0-1, and
+        ``eleven-multilingual-v2`` also ``style`` 0-1 and ``use_speaker_boost``.  A setting of
+        the other family, or ``language_code`` with ``eleven-v3``, is refused.  ``reply_url`` and
+        ``reply_ref`` (at most 1,024 characters) make the API call ``reply_url`` when the job
+        ends; ``max_jobs`` (1-8) caps the account's concurrent jobs.  A model this library does
+        not know is passed through with type checks only.  Without ``email`` the API picks an
+        account with free capacity (the client's ``email`` is not applied here).
+
+        A create is not idempotent: it is retried only when the API surely did not receive it
+        (the connection was never made, or a 429, after its ``Retry-After``), never after a
+        timeout once sent, a dropped connection or a 5xx.  The error then says in
+        ``job_may_exist`` (and its message) whether the job may exist: when ``True``, look for
+        it with :meth:`list` before submitting again.  A create cancelled from outside may have
+        created its job too.
+        """
+        request = build_create_request(
+            text,
+            voice_id,
+            model=model,
+            email=email,
+            language_code=language_code,
+            speed=speed,
+            volume=volume,
+            pitch=pitch,
+            emotion=emotion,
+            stability=stability,
+            similarity_boost=similarity_boost,
+            style=style,
+            use_speaker_boost=use_speaker_boost,
+            reply_url=reply_url,
+            reply_ref=reply_ref,
+            max_jobs=max_jobs,
+        )
+        self._check_open()
+        return await self._create(request)
+
+    async def _create(self, request: CreateRequest) -> Speech:
+        body = await self._sender.request(
+            "POST", CREATE_PATH, files=request.form(), retry_scope="unsent"
+        )
+        return decode_created(body)
+
+    async def generate(
+        self,
+        text: str,
+        voice_id: str,
+        *,
+        model: str | None = None,
+        email: str | None = None,
+        language_code: str | None = None,
+        speed: float | None = None,
+        volume: float | None = None,
+        pitch: int | None = None,
+        emotion: str | None = None,
+        stability: float | None = None,
+        similarity_boost: float | None = None,
+        style: float | None = None,
+        use_speaker_boost: bool | None = None,
+        reply_url: str | None = None,
+        reply_ref: str | None = None,
+        max_jobs: int | None = None,
+        resubmit: int = 2,
+        timeout: float | None = 600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 10.0,
+        on_update: OnUpdate | None = None,
+    ) -> Speech:
+        """Create a job, wait until it is final and return it; submit it again when it FAILED.
+
+        The create options are those of :meth:`create`, checked once before any request; the
+        wait options those of :meth:`wait_until_final`.  A job that ends FAILED is submitted
+        again, up to ``resubmit`` times (default 2: at most three jobs; ``0`` never resubmits),
+        since the API says such failures are usually transient.  Each try is a new, billed job.
+
+        ``timeout`` is one deadline for the whole call, every try included.  It cuts waits short
+        but never a create in flight (that would lose the id of a job that may exist); no new
+        try starts once it has passed.
+
+        When every try failed, :class:`GenerationFailedError` carries each job's final record
+        (``attempts``) and id (``audio_ids``).  Any other error, :class:`WaitTimeoutError`
+        among them, gets every job created so far in ``audio_ids`` (for a
+        :class:`SpeechError`) and in a note on the exception, so no job is lost.
+        """
+        request = build_create_request(
+            text,
+            voice_id,
+            model=model,
+            email=email,
+            language_code=language_code,
+            speed=speed,
+            volume=volume,
+            pitch=pitch,
+            emotion=emotion,
+            stability=stability,
+            similarity_boost=similarity_boost,
+            style=style,
+            use_speaker_boost=use_speaker_boost,
+            reply_url=reply_url,
+            reply_ref=reply_ref,
+            max_jobs=max_jobs,
+        )
+        tries = 1 + _check_int("resubmit", resubmit, minimum=0)
+        options = _WaitOptions.checked(timeout, poll_interval, max_poll_interval, on_update, False)
+        self._check_open()
+        created: builtins.list[str] = []
+        try:
+            return await self._generate(request, tries, options, created)
+        except GenerationFailedError:
+            raise
+        except Exception as exc:
+            if created:
+                if isinstance(exc, SpeechError):
+                    exc.audio_ids = tuple(created)
+                exc.add_note(f"generate() created these jobs: {', '.join(created)}")
+            raise
+        except BaseException:
+            if created:
+                logger.warning("generate() ended early; it created: %s", ", ".join(created))
+            raise
+
+    async def _generate(
+        self,
+        request: CreateRequest,
+        tries: int,
+        options: _WaitOptions,
+        created: builtins.list[str],
+    ) -> Speech:
+        """The tries of :meth:`generate`; ``created`` receives each job's id as it is created."""
+        deadline = options.deadline()
+        failed: builtins.list[Speech] = []
+        while True:
+            audio_id = (await self._create(request)).audio_id
+            assert audio_id is not None  # decode_created guarantees it
+            created.append(audio_id)
+            final = await self._wait(audio_id, options, deadline, None)
+            if not final.is_failed:
+                return final
+            failed.append(final)
+            out_of_time = deadline is not None and _timing.current().now() >= deadline
+            if len(failed) >= tries or out_of_time:
+                raise GenerationFailedError(
+                    tuple(failed), audio_ids=tuple(created), out_of_time=len(failed) < tries
+                )
+            logger.warning(
+                "speech %s failed (%s); submitting it again, try %d of %d",
+                audio_id,
+                final.fail_reason or final.fail_code or "no reason given",
+                len(failed) + 1,
+                tries,
+            )
+
+    # -- voices and models -------------------------------------------------------------------
+
+    async def voices(
+        self,
+        *,
+        model: str | None = None,
+        language: str | None = None,
+        email: str | None = None,
+    ) -> builtins.list[Voice]:
+        """The voices a model offers (GET ``speech/voices``); pass a ``voice_id`` to create.
+
+        :param model: the model (the API's default is ``speech-2.8-hd``; an unknown one is a
+            :class:`BadRequestError`).
+        :param language: a language filter (the API's default is ``auto``).
+        :param email: the account; defaults to the client's ``email``.
+        """
+        params: dict[str, str | int] = {}
+        account = _check_email(email) or self._email
+        if account is not None:
+            params["email"] = account
+        if model is not None:
+            params["model"] = check_text("model", model)
+        if language is not None:
+            params["language"] = check_text("language", language)
+        self._check_open()
+        body = await self._sender.request("GET", "pixverse/speech/voices", params=params)
+        return builtins.list(structure(body, VoiceList).voices)
+
+    async def models(self) -> SpeechModels:
+        """Every model by provider, with limits, languages and credits (GET ``speech/models``)."""
+        self._check_open()
+        body = await self._sender.request("GET", "pixverse/speech/models")
+        return structure(body, SpeechModels)
+
+    # -- downloading -------------------------------------------------------------------------
+
+    async def download(
+        self,
+        speech_or_url: Speech | str,
+        destination: str | os.PathLike[str] | Writable,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> int:
+        """Stream a COMPLETED job's audio (or any audio URL) to a file; return the bytes written.
+
+        ``destination`` is a path, written atomically (a temporary file beside it, renamed over
+        it when complete and removed on any failure or cancellation), or a binary file object,
+        written chunk by chunk through its ``write`` and left open.  The API token is never sent
+        to the media host.  A job's ``file_size``, when known, must match the bytes received
+        (else :class:`DownloadSizeError`).  Connection errors, timeouts, 408, 429 and 5xx are
+        retried with the client's retry policy, restarting the stream.  A job that is not
+        COMPLETED or has no ``url`` raises :class:`AudioNotAvailableError` before any request;
+        other failures raise :class:`DownloadError`.
+        """
+        self._check_open()
+        return await _download_audio(
+            self._sender, speech_or_url, destination, chunk_size=chunk_size
+        )
 
 
 class _WaitOptions:

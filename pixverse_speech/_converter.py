@@ -9,17 +9,27 @@ escapes :func:`structure`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._exceptions import ResponseDecodeError
-from ._models import AudioStatus, Speech
+from ._models import (
+    AudioStatus,
+    CreditFormula,
+    ModelInfo,
+    ProviderGroup,
+    Speech,
+    SpeechModels,
+    Voice,
+    VoiceList,
+)
 
-__all__ = ["converter", "structure"]
+__all__ = ["converter", "structure", "to_wire"]
 
 T = TypeVar("T")
 
@@ -77,6 +87,10 @@ def _structure_datetime(value: object, _: type) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
+def _unstructure_datetime(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def _structure_audio_status(value: object, _: type) -> AudioStatus | int | None:
     if value is None:
         return None
@@ -96,20 +110,25 @@ def _structure_code(value: object, _: type) -> str | None:
     return _structure_str(value, str)
 
 
-def _structure_speeches(value: object, _: type) -> tuple[Speech, ...]:
-    if not isinstance(value, list):
-        raise _type_error("a list of speech records", value)
-    errors: list[Exception] = []
-    items: list[Speech] = []
-    for index, item in enumerate(value):
-        try:
-            items.append(_structure_record(item, Speech))
-        except Exception as exc:
-            exc.__notes__ = [*getattr(exc, "__notes__", []), _IndexNote(index)]
-            errors.append(exc)
-    if errors:
-        raise IterableValidationError("invalid items in data", errors, tuple[Speech, ...])
-    return tuple(items)
+def _tuple_hook(item_type: type[T], what: str) -> Callable[[object, type], tuple[T, ...]]:
+    """A hook for ``tuple[item_type, ...]`` from a JSON list (never from a string or an object)."""
+
+    def structure_tuple(value: object, _: type) -> tuple[T, ...]:
+        if not isinstance(value, list):
+            raise _type_error(f"a list of {what}", value)
+        errors: list[Exception] = []
+        items: list[T] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(converter.structure(item, item_type))
+            except Exception as exc:
+                exc.__notes__ = [*getattr(exc, "__notes__", []), _IndexNote(index)]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(f"invalid {what}", errors, tuple)
+        return tuple(items)
+
+    return structure_tuple
 
 
 class _IndexNote(str):
@@ -123,6 +142,27 @@ class _IndexNote(str):
         return note
 
 
+def _register_record(conv: cattrs.Converter, cls: type[T], **overrides: Any) -> None:
+    """Structure ``cls`` from a JSON object only: any other JSON value is an error naming it."""
+    inner = make_dict_structure_fn(cls, conv, **overrides)
+
+    def structure_record(value: object, _: type) -> T:
+        if not isinstance(value, dict):
+            raise _type_error("a JSON object", value)
+        return inner(value, cls)
+
+    conv.register_structure_hook(cls, structure_record)
+
+
+def _register_tuple(conv: cattrs.Converter, item_type: type[T], what: str) -> None:
+    """Structure ``tuple[item_type, ...]`` with :func:`_tuple_hook`."""
+    hook = _tuple_hook(item_type, what)
+    conv.register_structure_hook_func(
+        lambda t: t == tuple[item_type, ...],  # type: ignore[valid-type]
+        hook,
+    )
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=True)
     conv.register_structure_hook(str, _structure_str)
@@ -130,18 +170,23 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
     conv.register_structure_hook_func(
         lambda t: t == (AudioStatus | int | None), _structure_audio_status
     )
-    conv.register_structure_hook_func(lambda t: t == tuple[Speech, ...], _structure_speeches)
-    conv.register_structure_hook(
-        Speech,
-        make_dict_structure_fn(
-            Speech,
-            conv,
-            fail_code=override(struct_hook=_structure_code),
-        ),
-    )
+    _register_tuple(conv, Speech, "speech records")
+    _register_tuple(conv, Voice, "voices")
+    _register_tuple(conv, ProviderGroup, "provider groups")
+    _register_tuple(conv, ModelInfo, "models")
+    _register_tuple(conv, str, "strings")
+    _register_record(conv, Speech, fail_code=override(struct_hook=_structure_code))
+    _register_record(conv, VoiceList)
+    # The type of ``age`` is undocumented: keep a number as its text rather than refuse the voice.
+    _register_record(conv, Voice, age=override(struct_hook=_structure_code))
+    _register_record(conv, SpeechModels)
+    _register_record(conv, ProviderGroup)
+    _register_record(conv, ModelInfo)
+    _register_record(conv, CreditFormula)
     return conv
 
 
@@ -182,3 +227,11 @@ def structure(obj: object, cls: type[T], *, audio_id: str | None = None) -> T:
             field=field or None,
             audio_id=audio_id,
         ) from exc
+
+
+def to_wire(obj: object) -> dict[str, Any]:
+    """A model as the JSON object the API would send, leaving out absent (``None``) fields."""
+    data = converter.unstructure(obj)
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a model, got {type(obj).__name__}")
+    return {key: value for key, value in data.items() if value is not None}

@@ -17,11 +17,22 @@ The hierarchy::
     │   └── APITimeoutError           a request took longer than its timeout
     ├── ResponseDecodeError           a 2xx body that is not JSON or has a field of the wrong type
     ├── SpeechFailedError             the job ended FAILED; carries the ``Speech``
-    └── WaitTimeoutError              a wait hit its deadline (also a ``TimeoutError``)
+    │   └── GenerationFailedError     every try of ``generate()`` ended FAILED; ``attempts``
+    ├── WaitTimeoutError              a wait hit its deadline (also a ``TimeoutError``)
+    └── DownloadError                 the audio could not be downloaded; ``url``, ``status_code``
+        ├── AudioNotAvailableError    the job is not COMPLETED or has no ``url`` (no request made)
+        └── DownloadSizeError         the bytes received do not match the job's ``file_size``
 
 Every error keeps what it knows: the status, the API's own message, the response, and the
-``audio_id`` of the job it concerns, so that a job id is never lost with the error.  No message
-ever contains the API token.
+``audio_id`` of the job it concerns, so that a job id is never lost with the error.
+``audio_ids`` lists every job the failed call concerns: ``(audio_id,)`` for a one-job call, and
+for ``generate()`` every job it created before it failed, whatever the error.
+
+An error from a request that creates a job (POST ``speech/create``) also says whether that job may
+exist, in ``job_may_exist`` and in its message: ``False`` when the API surely did not create it (the
+connection was never made, a 429, another 4xx but 408), ``True`` when it may have (a timeout after
+the request was sent, a dropped connection, a 408 or a 5xx, or a 2xx that could not be read).  It is
+``None`` for every other request.  No message ever contains the API token.
 """
 
 from __future__ import annotations
@@ -38,8 +49,12 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AccountError",
+    "AudioNotAvailableError",
     "AuthenticationError",
     "BadRequestError",
+    "DownloadError",
+    "DownloadSizeError",
+    "GenerationFailedError",
     "InsufficientCreditsError",
     "ModerationError",
     "NotFoundError",
@@ -57,18 +72,34 @@ __all__ = [
 class SpeechError(Exception):
     """Base class of every error raised by ``pixverse_speech``.
 
-    ``audio_id`` is the job the failed call was about, when there was one.
+    ``audio_id`` is the job the failed call was about, when there was one; ``audio_ids`` every job
+    the call concerned (for ``generate()``: every job it created).  ``job_may_exist`` is set on the
+    errors of a request that creates a job: ``True`` when the job may have been created (look for
+    it before submitting again), ``False`` when it surely was not, ``None`` for other requests.
     """
 
     audio_id: str | None
+    audio_ids: tuple[str, ...]
+    job_may_exist: bool | None = None
 
     def __init__(self, message: str, *, audio_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.audio_id = audio_id
+        self.audio_ids = (audio_id,) if audio_id else ()
 
     def __str__(self) -> str:
-        return self.message
+        return self.message + self._job_note()
+
+    def _job_note(self) -> str:
+        if self.job_may_exist is None:
+            return ""
+        if self.job_may_exist:
+            return (
+                "; the request may have reached the API, so the job may exist:"
+                " look for it (list()) before submitting again"
+            )
+        return "; the API did not create the job"
 
 
 class APIError(SpeechError):
@@ -97,7 +128,7 @@ class APIError(SpeechError):
 
     def __str__(self) -> str:
         where = f" (audio_id={self.audio_id})" if self.audio_id else ""
-        return f"HTTP {self.status_code}: {self.message}{where}"
+        return f"HTTP {self.status_code}: {self.message}{where}{self._job_note()}"
 
 
 class BadRequestError(APIError):
@@ -210,6 +241,71 @@ class WaitTimeoutError(SpeechError, TimeoutError):
         self.timeout = timeout
         self.last = last
         self.last_error = last_error
+
+
+class GenerationFailedError(SpeechFailedError):
+    """Every try of ``generate()`` ended FAILED.
+
+    ``attempts`` holds the final record of every job tried, in order (``speech`` is the last one),
+    and ``audio_ids`` their ids.  ``out_of_time`` is true when tries were left but the deadline
+    had passed.
+    """
+
+    def __init__(
+        self,
+        attempts: tuple[Speech, ...],
+        *,
+        audio_ids: tuple[str, ...],
+        out_of_time: bool = False,
+    ) -> None:
+        super().__init__(attempts[-1])
+        self.attempts = attempts
+        self.audio_ids = audio_ids
+        self.out_of_time = out_of_time
+        tries = []
+        for audio_id, speech in zip(audio_ids, attempts, strict=False):
+            reason = speech.fail_reason or speech.fail_code or "no reason given"
+            tries.append(f"{audio_id} ({reason})")
+        count = "the only try" if len(attempts) == 1 else f"all {len(attempts)} tries"
+        self.message = f"speech generation failed, {count}: " + "; ".join(tries)
+        if out_of_time:
+            self.message += "; the deadline left no time for another try"
+
+
+class DownloadError(SpeechError):
+    """The audio could not be downloaded.
+
+    ``url`` is what was asked for, ``status_code`` the media host's HTTP status when it answered
+    with an error (else ``None``; a connection failure is the ``__cause__``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status_code: int | None = None,
+        audio_id: str | None = None,
+    ) -> None:
+        super().__init__(message, audio_id=audio_id)
+        self.url = url
+        self.status_code = status_code
+
+
+class AudioNotAvailableError(DownloadError):
+    """The job has no audio to download yet: it is not COMPLETED, or it has no ``url``."""
+
+
+class DownloadSizeError(DownloadError):
+    """The number of bytes received differs from the job's ``file_size``.
+
+    ``expected`` is the ``file_size``, ``received`` the bytes the media host sent.
+    """
+
+    def __init__(self, message: str, *, expected: int, received: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.expected = expected
+        self.received = received
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

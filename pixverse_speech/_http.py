@@ -34,11 +34,26 @@ __all__ = ["Secret", "Sender"]
 logger = logging.getLogger("pixverse_speech")
 
 #: ``"any"``: the request is safe to repeat (GET).  ``"unsent"``: repeat it only when the server
-#: surely never saw it (the connection was never made, or a 429 refused it).
+#: surely never saw it (the connection was never made, or a 429 refused it); the error it ends in
+#: says in ``job_may_exist`` whether the request may have taken effect.
 RetryScope = Literal["any", "unsent"]
 
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+def _may_have_taken_effect(exc: SpeechError) -> bool:
+    """Whether a non-idempotent request that ended in ``exc`` may have been carried out.
+
+    Only a connection that was never made, a 429 and the unambiguous 4xx answers prove that it was
+    not; a 408, a 5xx, a dropped connection, a timeout after sending and a 2xx whose body could not
+    be read all leave the job possibly created.
+    """
+    if isinstance(exc, APIConnectionError):
+        return not isinstance(exc.__cause__, _NEVER_SENT)
+    if isinstance(exc, APIError):
+        return not (400 <= exc.status_code <= 499 and exc.status_code != 408)
+    return True
 
 
 class Secret:
@@ -53,8 +68,14 @@ class Secret:
         return self._value
 
     def redact(self, text: str) -> str:
-        """``text`` with every occurrence of the secret masked."""
-        return text.replace(self._value, "[REDACTED]") if self._value in text else text
+        """``text`` with every occurrence of the secret masked.
+
+        Secrets shorter than 8 characters (never a real token) are left alone: masking them
+        would garble every message that happens to contain those letters.
+        """
+        if len(self._value) < 8 or self._value not in text:
+            return text
+        return text.replace(self._value, "[REDACTED]")
 
     def __repr__(self) -> str:
         return "Secret('[REDACTED]')"
@@ -121,6 +142,8 @@ class Sender:
             except SpeechError as exc:
                 pause = self._pause_after(exc, attempt, retry_scope)
                 if pause is None:
+                    if retry_scope == "unsent":
+                        exc.job_may_exist = _may_have_taken_effect(exc)
                     raise
                 attempt += 1
                 logger.warning(
@@ -143,6 +166,9 @@ class Sender:
                 return None
             if isinstance(exc, RateLimitError):
                 retry_after = exc.retry_after
+            elif exc.response is not None:
+                # A 503 (or 408, 5xx) may say when to come back, too.
+                retry_after = parse_retry_after(exc.response.headers)
         elif isinstance(exc, APIConnectionError):
             cause = exc.__cause__
             if scope == "unsent" and not isinstance(cause, _NEVER_SENT):
@@ -199,6 +225,13 @@ class Sender:
                 f"{self.token.redact(str(exc))}",
                 audio_id=audio_id,
             ) from exc
+        except httpx.DecodingError as exc:
+            # The body arrived but its Content-Encoding could not be undone.
+            raise ResponseDecodeError(
+                f"{method} {request.url.path}: the body could not be decoded: "
+                f"{self.token.redact(str(exc))}",
+                audio_id=audio_id,
+            ) from exc
         logger.debug(
             "%s %s -> %d in %.1f ms",
             method,
@@ -229,13 +262,14 @@ class Sender:
         try:
             body = json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
-            message = _excerpt(response.text)
+            # Mask the token before cutting: an excerpt could end inside it.
+            message = _excerpt(self.token.redact(response.text))
         if isinstance(body, dict):
             error = body.get("error")
             if isinstance(error, str) and error:
                 message = error
             elif error is not None:
-                message = json.dumps(error)[:200]
+                message = self.token.redact(json.dumps(error))[:200]
             raw_code = body.get("code")
             if isinstance(raw_code, int) and not isinstance(raw_code, bool):
                 code = raw_code

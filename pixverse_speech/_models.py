@@ -12,7 +12,17 @@ from datetime import datetime
 
 import attrs
 
-__all__ = ["AudioStatus", "Speech", "SpeechPage"]
+__all__ = [
+    "AudioStatus",
+    "CreditFormula",
+    "ModelInfo",
+    "ProviderGroup",
+    "Speech",
+    "SpeechModels",
+    "SpeechPage",
+    "Voice",
+    "VoiceList",
+]
 
 
 class AudioStatus(enum.IntEnum):
@@ -119,3 +129,77 @@ class SpeechPage:
     data: tuple[Speech, ...] = ()
     next_offset: int | None = None
     has_more: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Voice:
+    """One voice of GET ``speech/voices``; pass its ``voice_id`` to ``create()``.
+
+    ``age`` is kept as text (a number from the API becomes its string).
+    """
+
+    voice_id: str | None = None
+    provider_voice_id: str | None = None
+    display_name: str | None = None
+    provider: str | None = None
+    gender: str | None = None
+    age: str | None = None
+    accent: str | None = None
+    style_tags: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class VoiceList:
+    """The body of GET ``speech/voices``."""
+
+    voices: tuple[Voice, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class CreditFormula:
+    """How a model bills its text.
+
+    ``unit_credits`` per block of ``unit_characters``; with ``round_up`` a started block counts.
+    """
+
+    unit_characters: int | None = None
+    unit_credits: float | None = None
+    round_up: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ModelInfo:
+    """One model of GET ``speech/models``: its limits, languages, billing and emotions."""
+
+    model: str | None = None
+    display_name: str | None = None
+    provider: str | None = None
+    max_characters: int | None = None
+    supported_language_codes: tuple[str, ...] = ()
+    credit_formula: CreditFormula | None = None
+    emotions: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ProviderGroup:
+    """The models of one provider (MiniMax, ElevenLabs, ...)."""
+
+    provider: str | None = None
+    models: tuple[ModelInfo, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class SpeechModels:
+    """The body of GET ``speech/models``: the default model and every model by provider."""
+
+    default_model: str | None = None
+    provider_groups: tuple[ProviderGroup, ...] = ()
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]:
+        """Every model of every provider, in the API's order."""
+        return tuple(model for group in self.provider_groups for model in group.models)
+
+    def get(self, model: str) -> ModelInfo | None:
+        """The description of ``model``, or ``None`` when the API did not list it."""
+        return next((info for info in self.models if info.model == model), None)

@@ -1,0 +1,1 @@
+"""Tests of create, generate, voices, models and download (issue 4)."""
