@@ -131,9 +131,7 @@ def _read_token(token: object) -> Secret:
     return Secret(token)
 
 
-def _make_transport(
-    transport: object, limits: httpx.Limits
-) -> httpx.AsyncBaseTransport | None:
+def _make_transport(transport: object, limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     if transport is None or isinstance(transport, httpx.AsyncBaseTransport):
         return transport
     if transport != "aiohttp":
@@ -174,7 +172,8 @@ class AsyncSpeechAPI:
         the ``aiohttp`` extra), or an ``httpx.AsyncBaseTransport`` such as the fake API's
         ``fake.transport()``; ``None`` is httpx's own.  Not with ``http_client``.
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
-        never closes it; its base URL and default headers do not apply to API calls.
+        never closes it.  Its base URL does not apply to API calls; its default headers do, but
+        for ``Authorization``, which this client sets on each API request itself.
     """
 
     def __init__(
@@ -469,7 +468,7 @@ class AsyncSpeechAPI:
                             raise
                         logger.info("poll of %s failed, waiting on: %s", audio_id, exc)
                         last_error = exc
-                        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                        if isinstance(exc, APIError) and exc.retry_after is not None:
                             extra_pause = exc.retry_after
             if speech is not None:
                 key = (speech.audio_status, speech.audio_status_name, speech.audio_status_final)

@@ -108,6 +108,8 @@ class APIError(SpeechError):
     ``status_code`` is the HTTP status, ``message`` the body's ``"error"`` text (or a short
     excerpt of a body that has none), ``code`` the body's ``"code"`` when present, ``body`` the
     decoded body (``None`` when it was not JSON) and ``response`` the :class:`httpx.Response`.
+    ``retry_after`` is the pause in seconds the server asked for (``Retry-After`` or
+    ``retry-after-ms``, on a 429 or a 503 alike), or ``None``.
     """
 
     def __init__(
@@ -119,12 +121,14 @@ class APIError(SpeechError):
         body: Any = None,
         code: int | None = None,
         audio_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, audio_id=audio_id)
         self.status_code = status_code
         self.response = response
         self.body = body
         self.code = code
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         where = f" (audio_id={self.audio_id})" if self.audio_id else ""
@@ -160,10 +164,6 @@ class RateLimitError(APIError):
 
     ``retry_after`` is the pause in seconds the server asked for, or ``None``.
     """
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ServerError(APIError):

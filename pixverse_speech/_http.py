@@ -22,7 +22,6 @@ from ._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
-    RateLimitError,
     ResponseDecodeError,
     SpeechError,
     error_for_status,
@@ -164,11 +163,7 @@ class Sender:
                 return None
             if scope == "unsent" and exc.status_code != 429:
                 return None
-            if isinstance(exc, RateLimitError):
-                retry_after = exc.retry_after
-            elif exc.response is not None:
-                # A 503 (or 408, 5xx) may say when to come back, too.
-                retry_after = parse_retry_after(exc.response.headers)
+            retry_after = exc.retry_after
         elif isinstance(exc, APIConnectionError):
             cause = exc.__cause__
             if scope == "unsent" and not isinstance(cause, _NEVER_SENT):
@@ -275,13 +270,13 @@ class Sender:
                 code = raw_code
         message = self.token.redact(message) or response.reason_phrase or "no message"
         cls = error_for_status(response.status_code)
-        kwargs: dict[str, Any] = {
-            "status_code": response.status_code,
-            "response": response,
-            "body": body,
-            "code": code,
-            "audio_id": audio_id,
-        }
-        if cls is RateLimitError:
-            kwargs["retry_after"] = parse_retry_after(response.headers)
-        return cls(message, **kwargs)
+        return cls(
+            message,
+            status_code=response.status_code,
+            response=response,
+            body=body,
+            code=code,
+            audio_id=audio_id,
+            # A 503 (or 408, 5xx) may say when to come back, as a 429 does.
+            retry_after=parse_retry_after(response.headers),
+        )

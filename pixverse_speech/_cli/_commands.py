@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
@@ -228,4 +227,4 @@ async def demo(args: argparse.Namespace, out: Output) -> int:
     """``demo``: the real client against the built-in fake API."""
     from ._demo import run_demo
 
-    return await run_demo(out, speed=args.speed, stream=sys.stderr if out.json_lines else None)
+    return await run_demo(out, speed=args.speed)

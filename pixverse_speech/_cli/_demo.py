@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import IO
 
 from .._client import AsyncSpeechAPI
 from .._models import Speech
@@ -48,10 +47,9 @@ class _RetryCounter(logging.Handler):
             self.transient_polls += 1
 
 
-async def run_demo(out: Output, *, speed: float = 1.0, stream: IO[str] | None = None) -> int:
+async def run_demo(out: Output, *, speed: float = 1.0) -> int:
     """Run the demo; returns 0 when every job ended as scripted."""
     started = time.monotonic()
-    progress_stream = stream or out.errors
     fake = FakeSpeechAPI(token=DEMO_TOKEN, accounts=(DEMO_EMAIL,), max_jobs=8)
     logger = logging.getLogger("pixverse_speech")
     counter = _RetryCounter()
@@ -91,7 +89,7 @@ async def run_demo(out: Output, *, speed: float = 1.0, stream: IO[str] | None = 
             out.speeches(listed)
 
             out.message("3. Waiting for all of them at once")
-            with Progress(ids, out, stream=progress_stream) as progress:
+            with Progress(ids, out, stream=out.errors) as progress:
                 results = await api.wait_many(
                     ids,
                     concurrency=4,

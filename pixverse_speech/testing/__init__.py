@@ -7,12 +7,18 @@ In-process, with no sockets::
     from pixverse_speech.testing import Fault, FakeClock, FakeSpeechAPI
 
     fake = FakeSpeechAPI(clock=FakeClock())
-    http = httpx.AsyncClient(transport=fake.transport(), base_url="http://fake/v2/")
-    async with AsyncSpeechAPI(token=fake.token, http_client=http) as api:
+    async with AsyncSpeechAPI(
+        token=fake.token, base_url="http://fake/v2/", transport=fake.transport()
+    ) as api:
         audio_id = fake.add_job(prompt="Hello there.")
         fake.inject(Fault.status(503), path="speech/", times=1)   # one transient error
         with fake.virtual_time():                                   # waits take no real time
             speech = await api.wait_until_final(audio_id)
+
+or, with your own ``httpx.AsyncClient``::
+
+    http = httpx.AsyncClient(transport=fake.transport(), base_url="http://fake/v2/")
+    api = AsyncSpeechAPI(token=fake.token, base_url="http://fake/v2/", http_client=http)
 
 Over a real socket (uvicorn on a background thread; needs the ``server`` extra)::
 

@@ -265,6 +265,10 @@ class FaultSet:
                 handle.cancelled = True
             self._handles.clear()
 
+    def reset_tally(self) -> None:
+        with self._lock:
+            self.injected = 0
+
     @property
     def handles(self) -> list[FaultHandle]:
         with self._lock:

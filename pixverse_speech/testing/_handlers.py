@@ -61,8 +61,7 @@ class Handler:
         with self._stats_lock:
             self._requests.clear()
             self.max_in_flight = self.in_flight
-        with self.faults._lock:
-            self.faults.injected = 0
+        self.faults.reset_tally()
 
     def _record(self, request: FakeRequest, body: dict[str, Any] | None) -> RecordedRequest:
         headers: dict[str, str] = {}

@@ -28,27 +28,36 @@ TOKEN = "user:12345-s3cr3tT0kenValue9876"
 
 
 def test_all_is_pinned() -> None:
-    """`pixverse_speech.__all__` is exactly the documented public names, sorted."""
+    """`pixverse_speech.__all__` is exactly the public names, sorted (update on purpose only)."""
     expected = [
         "APIConnectionError",
         "APIError",
         "APITimeoutError",
         "AccountError",
         "AsyncSpeechAPI",
+        "AudioNotAvailableError",
         "AudioStatus",
         "AuthenticationError",
         "BadRequestError",
+        "CreditFormula",
+        "DownloadError",
+        "DownloadSizeError",
+        "GenerationFailedError",
         "InsufficientCreditsError",
+        "ModelInfo",
         "ModerationError",
         "NotFoundError",
         "PaymentRequiredError",
+        "ProviderGroup",
         "RateLimitError",
         "ResponseDecodeError",
         "ServerError",
         "Speech",
         "SpeechError",
         "SpeechFailedError",
+        "SpeechModels",
         "SpeechPage",
+        "Voice",
         "WaitTimeoutError",
         "__version__",
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import anyio
 import attrs
 import httpx
 import pytest
@@ -268,8 +269,7 @@ async def test_json_that_is_not_an_object_is_decode_error(
 async def test_undecodable_compressed_body_is_a_speech_error(
     api: AsyncSpeechAPI, router: respx.MockRouter
 ) -> None:
-    """A body whose Content-Encoding cannot be undone is a ResponseDecodeError, not retried and
-    not a raw httpx error."""
+    """A body whose Content-Encoding cannot be undone is a ResponseDecodeError, not httpx's."""
     route = router.get("pixverse/speech/x").mock(
         side_effect=httpx.DecodingError("Error -3 while decompressing data")
     )
@@ -446,3 +446,27 @@ async def test_rate_limit_error_carries_retry_after(
     with pytest.raises(RateLimitError) as info:
         await api0.get("x")
     assert info.value.retry_after is None
+
+
+async def test_max_connections_caps_requests_in_flight(router: respx.MockRouter) -> None:
+    """No more than `max_connections` requests of one client are in flight at once."""
+    in_flight = 0
+    peak = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await anyio.sleep(0.001)
+        finally:
+            in_flight -= 1
+        return httpx.Response(200, json={})
+
+    route = router.route(method="GET").mock(side_effect=answer)
+    api = AsyncSpeechAPI("user:1-token-for-tests", max_connections=2)
+    async with api, anyio.create_task_group() as tg:
+        for n in range(7):
+            tg.start_soon(api.get, f"id-{n}")
+    assert route.call_count == 7
+    assert peak == 2

@@ -432,16 +432,18 @@ async def test_wait_bad_id(api: AsyncSpeechAPI, router: respx.MockRouter, audio_
 async def test_cancel_during_a_request(api: AsyncSpeechAPI, router: respx.MockRouter) -> None:
     """A cancel scope around a wait ends it promptly mid-request, leaving no task behind."""
     entered = anyio.Event()
+    scope = anyio.move_on_after(5)
 
     async def hang(request: httpx.Request) -> httpx.Response:
         entered.set()
+        scope.deadline = anyio.current_time()  # the scope's timer fires mid-request
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
     router.get(PATH).mock(side_effect=hang)
     tasks_before = _task_count()
     started = time.perf_counter()
-    with anyio.move_on_after(0.05) as scope:
+    with scope:
         await api.wait_until_final(ID, timeout=None)
     assert scope.cancelled_caught
     assert entered.is_set()
@@ -453,11 +455,18 @@ async def test_cancel_during_a_request(api: AsyncSpeechAPI, router: respx.MockRo
 async def test_cancel_during_a_pause(
     api: AsyncSpeechAPI, router: respx.MockRouter, real_timing: None
 ) -> None:
-    """A cancel scope ends a wait promptly while it pauses between polls."""
+    """A cancel scope ends a wait promptly while it pauses (really) between polls."""
     route = router.get(PATH).mock(side_effect=_forever(5))
+    scope = anyio.move_on_after(5)
+
+    def first_record(speech: Speech) -> None:
+        scope.deadline = anyio.current_time() + 0.005  # fires during the 30 s pause
+
     started = time.perf_counter()
-    with anyio.move_on_after(0.05) as scope:
-        await api.wait_until_final(ID, poll_interval=30, max_poll_interval=60)
+    with scope:
+        await api.wait_until_final(
+            ID, poll_interval=30, max_poll_interval=60, on_update=first_record
+        )
     assert scope.cancelled_caught
     assert route.call_count == 1
     assert time.perf_counter() - started < 1.0
@@ -466,10 +475,15 @@ async def test_cancel_during_a_pause(
 async def test_cancel_wait_many(api: AsyncSpeechAPI, router: respx.MockRouter) -> None:
     """Cancelling wait_many ends every per-id wait promptly, leaving no task behind."""
     in_flight = 0
+    peak = 0
+    scope = anyio.move_on_after(5)
 
     async def hang(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight
+        nonlocal in_flight, peak
         in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == 4:
+            scope.deadline = anyio.current_time()  # every slot is busy: cancel now
         try:
             await anyio.sleep_forever()
         finally:
@@ -479,10 +493,11 @@ async def test_cancel_wait_many(api: AsyncSpeechAPI, router: respx.MockRouter) -
     router.route(method="GET").mock(side_effect=hang)
     tasks_before = _task_count()
     started = time.perf_counter()
-    with anyio.move_on_after(0.05) as scope:
+    with scope:
         await api.wait_many([f"id-{n}" for n in range(6)], concurrency=4, timeout=None)
     assert scope.cancelled_caught
     assert time.perf_counter() - started < 1.0
+    assert peak == 4
     assert in_flight == 0
     await anyio.lowlevel.checkpoint()
     assert _task_count() == tasks_before

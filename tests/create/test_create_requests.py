@@ -143,7 +143,8 @@ async def test_full_job_record_is_decoded(
     assert speech.audio_status is AudioStatus.QUEUED
     assert speech.model == "speech-2.8-hd"
     assert speech.prompt == TEXT
-    assert speech.created_at is not None and speech.created_at.tzinfo is not None
+    assert speech.created_at is not None
+    assert speech.created_at.tzinfo is not None
     assert not speech.is_final
 
 

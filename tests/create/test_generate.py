@@ -74,7 +74,9 @@ async def test_failed_twice_then_completed(
     assert speech.audio_id == "job-c"
     assert speech.is_completed
     assert create.call_count == 3
-    bodies = [form_fields(c.request.headers["content-type"], c.request.content) for c in create.calls]
+    bodies = [
+        form_fields(c.request.headers["content-type"], c.request.content) for c in create.calls
+    ]
     assert bodies[0] == bodies[1] == bodies[2] == {"text": TEXT, "voice_id": VOICE, "volume": "3"}
     assert seen == [
         ("job-a", "GENERATING"),
@@ -135,7 +137,8 @@ async def test_wait_timeout_midway_names_every_job(
     assert error.audio_id == "job-b"
     assert error.audio_ids == ("job-a", "job-b")
     assert any("job-a" in note and "job-b" in note for note in error.__notes__)
-    assert error.last is not None and error.last.audio_status is AudioStatus.GENERATING
+    assert error.last is not None
+    assert error.last.audio_status is AudioStatus.GENERATING
     assert 29 <= clock.time - 1_000.0 <= 31
 
 

@@ -28,9 +28,10 @@ def test_serve_yields_a_local_base_url_and_shuts_down() -> None:
         assert response.status_code == 200
         assert fake.requests[-1].path == "/v2/pixverse/speech/models"
     assert set(threading.enumerate()) <= threads_before
-    with socket.socket() as probe, pytest.raises(OSError):
+    with socket.socket() as probe:
         probe.settimeout(1)
-        probe.connect(("127.0.0.1", port))
+        with pytest.raises(ConnectionRefusedError):
+            probe.connect(("127.0.0.1", port))
 
 
 def test_served_media_url_points_at_the_server_only_while_served() -> None:

@@ -28,9 +28,9 @@ def test_fake_clock_moves_only_forward() -> None:
     clock.set(20)
     assert clock.advance_to(15) == 20
     assert clock.advance_to(25) == 25
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="go back"):
         clock.set(1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="advance"):
         clock.advance(-1)
     assert clock.now() == 25
 
@@ -72,7 +72,7 @@ async def test_set_sleep_scale_until_reset() -> None:
 async def test_virtual_time_runs_waits_on_the_fake_clock(
     fake: FakeSpeechAPI, clock: FakeClock
 ) -> None:
-    """Inside virtual_time() the client's now() is the fake clock and sleep() advances it at once."""
+    """In virtual_time() the client's now() is the fake clock and sleep() advances it at once."""
     audio_id = fake.add_job()
     with fake.virtual_time():
         timing = _timing.current()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -92,8 +92,11 @@ def assert_no_token(exc: BaseException) -> None:
         todo += [current.__cause__, current.__context__]
 
 
+E = TypeVar("E", bound=BaseException)
+
+
 @contextmanager
-def raises(expected: type[BaseException]) -> Iterator[pytest.ExceptionInfo[Any]]:
+def raises(expected: type[E]) -> Iterator[pytest.ExceptionInfo[E]]:
     """``pytest.raises`` that also checks the raised error never shows the token."""
     with pytest.raises(expected) as caught:
         yield caught

@@ -18,13 +18,14 @@ from pixverse_speech import (
 )
 
 from .server import LoopbackServer, drop, reply
-from .support import AUDIO_ID, client, raises, record, speech_url
+from .support import AUDIO_ID, assert_no_token, client, raises, record, speech_url
 
 pytestmark = pytest.mark.anyio
 
 PATH = speech_url(AUDIO_ID)
 QUEUED, GENERATING, COMPLETED, FAILED = 5, 10, 1, 8
-FAST = {"poll_interval": 0.01, "max_poll_interval": 0.02}
+#: Poll quickly: these tests run against real time.
+POLL, MAX_POLL = 0.01, 0.02
 
 
 async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
@@ -55,7 +56,13 @@ async def test_wait_follows_job_to_completion_through_transient_errors(
         updates.append(speech.audio_status)
 
     async with client(server, max_retries=0) as api:
-        speech = await api.wait_until_final(AUDIO_ID, timeout=10.0, on_update=on_update, **FAST)
+        speech = await api.wait_until_final(
+            AUDIO_ID,
+            timeout=10.0,
+            on_update=on_update,
+            poll_interval=POLL,
+            max_poll_interval=MAX_POLL,
+        )
 
     assert speech.is_completed
     assert speech.audio_status is AudioStatus.COMPLETED
@@ -74,7 +81,11 @@ async def test_wait_with_request_retries_rides_over_a_503(server: LoopbackServer
     seen: list[object] = []
     async with client(server, max_retries=2) as api:
         speech = await api.wait_until_final(
-            AUDIO_ID, timeout=10.0, on_update=lambda s: seen.append(s.status_name), **FAST
+            AUDIO_ID,
+            timeout=10.0,
+            on_update=lambda s: seen.append(s.status_name),
+            poll_interval=POLL,
+            max_poll_interval=MAX_POLL,
         )
     assert speech.is_completed
     assert seen == ["QUEUED", "COMPLETED"]
@@ -87,7 +98,9 @@ async def test_wait_on_failed_job_raises_speech_failed_error(server: LoopbackSer
     server.script(PATH, reply(record(AUDIO_ID, GENERATING)), reply(failed))
     async with client(server) as api:
         with raises(SpeechFailedError) as caught:
-            await api.wait_until_final(AUDIO_ID, timeout=10.0, **FAST)
+            await api.wait_until_final(
+                AUDIO_ID, timeout=10.0, poll_interval=POLL, max_poll_interval=MAX_POLL
+            )
     exc = caught.value
     assert exc.audio_id == AUDIO_ID
     assert exc.speech.is_failed
@@ -99,7 +112,9 @@ async def test_wait_on_failed_job_returns_it_when_not_raising(server: LoopbackSe
     """raise_on_failure=False returns the FAILED record instead of raising."""
     server.script(PATH, reply(record(AUDIO_ID, FAILED, fail_code="1", fail_reason="boom")))
     async with client(server) as api:
-        speech = await api.wait_until_final(AUDIO_ID, raise_on_failure=False, **FAST)
+        speech = await api.wait_until_final(
+            AUDIO_ID, raise_on_failure=False, poll_interval=POLL, max_poll_interval=MAX_POLL
+        )
     assert speech.is_failed
     assert speech.fail_reason == "boom"
     assert len(server.requests) == 1
@@ -111,7 +126,9 @@ async def test_wait_never_final_times_out_near_deadline(server: LoopbackServer) 
     started = time.monotonic()
     async with client(server) as api:
         with raises(WaitTimeoutError) as caught:
-            await api.wait_until_final(AUDIO_ID, timeout=0.3, **FAST)
+            await api.wait_until_final(
+                AUDIO_ID, timeout=0.3, poll_interval=POLL, max_poll_interval=MAX_POLL
+            )
     elapsed = time.monotonic() - started
     exc = caught.value
     assert isinstance(exc, TimeoutError)
@@ -128,7 +145,9 @@ async def test_wait_deadline_cuts_short_a_request_in_flight(server: LoopbackServ
     started = time.monotonic()
     async with client(server, timeout=30.0) as api:
         with raises(WaitTimeoutError) as caught:
-            await api.wait_until_final(AUDIO_ID, timeout=0.3, **FAST)
+            await api.wait_until_final(
+                AUDIO_ID, timeout=0.3, poll_interval=POLL, max_poll_interval=MAX_POLL
+            )
     assert time.monotonic() - started < 2.0
     assert caught.value.last is None
     assert len(server.requests) == 1
@@ -142,7 +161,9 @@ async def test_wait_keeps_polling_through_server_errors_until_deadline(
     started = time.monotonic()
     async with client(server, max_retries=0) as api:
         with raises(WaitTimeoutError) as caught:
-            await api.wait_until_final(AUDIO_ID, timeout=0.4, **FAST)
+            await api.wait_until_final(
+                AUDIO_ID, timeout=0.4, poll_interval=POLL, max_poll_interval=MAX_POLL
+            )
     elapsed = time.monotonic() - started
     assert 0.4 * 0.9 <= elapsed < 2.0
     assert isinstance(caught.value.last_error, ServerError)
@@ -155,7 +176,9 @@ async def test_wait_on_missing_job_ends_at_once(server: LoopbackServer) -> None:
     started = time.monotonic()
     async with client(server, max_retries=3) as api:
         with raises(NotFoundError) as caught:
-            await api.wait_until_final(AUDIO_ID, timeout=10.0, **FAST)
+            await api.wait_until_final(
+                AUDIO_ID, timeout=10.0, poll_interval=POLL, max_poll_interval=MAX_POLL
+            )
     assert time.monotonic() - started < 2.0
     assert caught.value.audio_id == AUDIO_ID
     assert len(server.requests) == 1
@@ -170,7 +193,9 @@ async def test_wait_honours_retry_after_between_polls(server: LoopbackServer, st
         reply(record(AUDIO_ID, COMPLETED)),
     )
     async with client(server, max_retries=0) as api:
-        speech = await api.wait_until_final(AUDIO_ID, timeout=10.0, **FAST)
+        speech = await api.wait_until_final(
+            AUDIO_ID, timeout=10.0, poll_interval=POLL, max_poll_interval=MAX_POLL
+        )
     assert speech.is_completed
     first, second = server.requests
     gap = second.received_at - first.received_at
@@ -261,7 +286,9 @@ async def test_wait_many_keeps_concurrency_and_input_order(server: LoopbackServe
                 reply(record(audio_id, COMPLETED), delay=0.02),
             )
     async with client(server) as api:
-        results = await api.wait_many(ids, concurrency=3, timeout=20.0, **FAST)
+        results = await api.wait_many(
+            ids, concurrency=3, timeout=20.0, poll_interval=POLL, max_poll_interval=MAX_POLL
+        )
 
     assert 2 <= server.max_in_flight <= 3
     assert len(results) == 20
@@ -269,6 +296,7 @@ async def test_wait_many_keeps_concurrency_and_input_order(server: LoopbackServe
         if n == 7:
             assert isinstance(result, NotFoundError)
             assert result.audio_id == audio_id
+            assert_no_token(result)
         elif n == 11:
             assert isinstance(result, Speech)
             assert result.is_failed
