@@ -51,6 +51,7 @@ TOKEN_ENV_VAR = "USEAPI_TOKEN"
 OnUpdate = Callable[[Speech], "Awaitable[object] | object"]
 
 _Self = TypeVar("_Self", bound="AsyncSpeechAPI")
+_T = TypeVar("_T")
 
 
 def _is_transient(exc: SpeechError) -> bool:
@@ -262,6 +263,10 @@ class AsyncSpeechAPI:
         state = " closed" if self._closed else ""
         return f"<AsyncSpeechAPI base_url={self._base_url!r} email={self._email!r}{state}>"
 
+    def _decode(self, body: object, cls: type[_T], audio_id: str | None = None) -> _T:
+        # Error messages quote the offending value: mask the token in case the API echoed it.
+        return structure(body, cls, audio_id=audio_id, redact=self._token.redact)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this AsyncSpeechAPI is closed; create a new one")
@@ -278,7 +283,7 @@ class AsyncSpeechAPI:
         body = await self._sender.request(
             "GET", speech_path(audio_id), audio_id=audio_id, limiter=limiter
         )
-        return structure(body, Speech, audio_id=audio_id)
+        return self._decode(body, Speech, audio_id)
 
     async def list(
         self,
@@ -311,7 +316,7 @@ class AsyncSpeechAPI:
 
     async def _list(self, params: dict[str, str | int]) -> SpeechPage:
         body = await self._sender.request("GET", "pixverse/speech/", params=params)
-        return structure(body, SpeechPage)
+        return self._decode(body, SpeechPage)
 
     # -- paging ------------------------------------------------------------------------------
 
@@ -455,6 +460,7 @@ class AsyncSpeechAPI:
         last_key: object = None
         last_error: SpeechError | None = None
         while True:
+            self._check_open()  # aclose() during a wait ends it with a clear error
             remaining = math.inf if deadline is None else deadline - timing.now()
             speech: Speech | None = None
             extra_pause = 0.0
@@ -560,7 +566,7 @@ class AsyncSpeechAPI:
         body = await self._sender.request(
             "POST", CREATE_PATH, files=request.form(), retry_scope="unsent"
         )
-        return decode_created(body)
+        return decode_created(body, redact=self._token.redact)
 
     async def generate(
         self,
@@ -697,13 +703,13 @@ class AsyncSpeechAPI:
             params["language"] = check_text("language", language)
         self._check_open()
         body = await self._sender.request("GET", "pixverse/speech/voices", params=params)
-        return builtins.list(structure(body, VoiceList).voices)
+        return builtins.list(self._decode(body, VoiceList).voices)
 
     async def models(self) -> SpeechModels:
         """Every model by provider, with limits, languages and credits (GET ``speech/models``)."""
         self._check_open()
         body = await self._sender.request("GET", "pixverse/speech/models")
-        return structure(body, SpeechModels)
+        return self._decode(body, SpeechModels)
 
     # -- downloading -------------------------------------------------------------------------
 

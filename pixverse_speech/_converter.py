@@ -215,15 +215,25 @@ def _locate(exc: BaseException, path: str = "") -> tuple[str, BaseException]:
     return path, exc
 
 
-def structure(obj: object, cls: type[T], *, audio_id: str | None = None) -> T:
-    """Decode a JSON value into ``cls``, or raise :class:`ResponseDecodeError` naming the field."""
+def structure(
+    obj: object,
+    cls: type[T],
+    *,
+    audio_id: str | None = None,
+    redact: Callable[[str], str] | None = None,
+) -> T:
+    """Decode a JSON value into ``cls``, or raise :class:`ResponseDecodeError` naming the field.
+
+    ``redact`` masks secrets in the error message, which quotes the offending value.
+    """
     try:
         return _structure_record(obj, cls)
     except Exception as exc:
         field, leaf = _locate(exc)
         where = f"field {field!r}: " if field else ""
+        message = f"unexpected {cls.__name__} from the API: {where}{leaf}"
         raise ResponseDecodeError(
-            f"unexpected {cls.__name__} from the API: {where}{leaf}",
+            redact(message) if redact is not None else message,
             field=field or None,
             audio_id=audio_id,
         ) from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import attrs
@@ -228,7 +229,7 @@ def _excerpt(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def decode_created(body: object) -> Speech:
+def decode_created(body: object, *, redact: Callable[[str], str]) -> Speech:
     """The job a create answer describes; it must carry at least a non-blank ``audio_id``.
 
     The answer's shape beyond ``audio_id`` is undocumented: a field of an unexpected type is logged
@@ -237,13 +238,13 @@ def decode_created(body: object) -> Speech:
     audio_id = body.get("audio_id") if isinstance(body, dict) else None
     if not isinstance(audio_id, str) or not audio_id.strip():
         error = ResponseDecodeError(
-            f"POST speech/create answered without a usable audio_id: {_excerpt(body)}",
+            redact(f"POST speech/create answered without a usable audio_id: {_excerpt(body)}"),
             field="audio_id",
         )
         error.job_may_exist = True  # the API answered 2xx: it most likely created the job
         raise error
     try:
-        return structure(body, Speech, audio_id=audio_id)
+        return structure(body, Speech, audio_id=audio_id, redact=redact)
     except ResponseDecodeError as exc:
         logger.warning(
             "POST speech/create created %s; ignoring the rest of its answer: %s", audio_id, exc

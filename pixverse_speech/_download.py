@@ -95,8 +95,14 @@ class _ObjectSink:
         self.target = target
         self.written = 0
         self.start: int | None = None
+        # An async file (whose write is a coroutine function) is never rewound: its seek and
+        # truncate are coroutines too.  A sync one is, when it says it is seekable.
         seekable = getattr(target, "seekable", None)
-        if callable(seekable) and getattr(target, "truncate", None) is not None:
+        if (
+            not inspect.iscoroutinefunction(target.write)
+            and callable(seekable)
+            and callable(getattr(target, "truncate", None))
+        ):
             with contextlib.suppress(Exception):
                 if seekable() is True:
                     position = target.tell()  # type: ignore[attr-defined]
@@ -117,8 +123,7 @@ class _ObjectSink:
         while remaining:
             result = self.target.write(remaining)
             if inspect.isawaitable(result):
-                # An async file: its seek and truncate would be coroutines too; never rewind it.
-                self.start = None
+                self.start = None  # an async file after all: never rewind it
                 result = await result
             # A raw (unbuffered) file may take less than it was given: write the rest.
             taken = len(remaining)

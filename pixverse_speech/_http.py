@@ -165,8 +165,10 @@ class Sender:
                 return None
             retry_after = exc.retry_after
         elif isinstance(exc, APIConnectionError):
+            # Only network trouble is worth another try: an unsupported protocol, a proxy
+            # refusal or a redirect loop will fail the same way again.
             cause = exc.__cause__
-            if scope == "unsent" and not isinstance(cause, _NEVER_SENT):
+            if not isinstance(cause, _NEVER_SENT if scope == "unsent" else _TRANSIENT):
                 return None
         else:
             return None
@@ -224,6 +226,12 @@ class Sender:
             # The body arrived but its Content-Encoding could not be undone.
             raise ResponseDecodeError(
                 f"{method} {request.url.path}: the body could not be decoded: "
+                f"{self.token.redact(str(exc))}",
+                audio_id=audio_id,
+            ) from exc
+        except httpx.RequestError as exc:  # e.g. TooManyRedirects from a user's http_client
+            raise APIConnectionError(
+                f"{method} {request.url.path} failed: {type(exc).__name__}: "
                 f"{self.token.redact(str(exc))}",
                 audio_id=audio_id,
             ) from exc

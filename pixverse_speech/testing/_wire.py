@@ -95,8 +95,8 @@ class RecordedRequest:
     ``headers`` has lower-case names, and the ``authorization`` value is always ``"[REDACTED]"``:
     the fake never keeps a token.  ``body`` is the parsed JSON or form body (``None`` when there
     was none or it did not parse).  ``time`` is the fake's clock time on arrival.  ``status`` is
-    the status sent back (``None`` while in flight, for a dropped connection, or when the client
-    gave up first); ``fault`` names the injected fault kind that hit this request, if any.
+    the status answered (set before a delay fault's pause; ``None`` while being handled and for a
+    dropped connection); ``fault`` names the kind of injected fault that hit it, if any.
     """
 
     method: str

@@ -284,6 +284,18 @@ async def test_async_write_is_awaited(dl: AsyncSpeechAPI, media: respx.MockRoute
     assert bytes(sink.data) == AUDIO
 
 
+async def test_anyio_async_file_is_written(
+    dl: AsyncSpeechAPI, media: respx.MockRouter, tmp_path: Path
+) -> None:
+    """An anyio AsyncFile works as a destination and is left open."""
+    media.get(URL).mock(return_value=httpx.Response(200, content=AUDIO))
+    target = tmp_path / "async.mp3"
+    async with await anyio.open_file(target, "wb") as file:
+        assert await dl.download(URL, file, chunk_size=4096) == len(AUDIO)
+        await file.flush()
+    assert await anyio.Path(target).read_bytes() == AUDIO
+
+
 # -- refused before any request ----------------------------------------------------------------
 
 
