@@ -1,9 +1,15 @@
 """An aiohttp-backed httpx transport, for asyncio applications that want more requests per second.
 
-It is httpx-aiohttp's transport with one change that matters to us: its exceptions are re-mapped so
-that an httpx ``ConnectError``/``ConnectTimeout`` really means "the request never left".  The
-upstream maps every ``aiohttp.ClientConnectionError`` (a server that disconnected mid-answer among
-them) to ``httpx.ConnectTimeout``, which would make a non-idempotent POST look safe to repeat.
+It builds on httpx-aiohttp's transport (its options, session and connector) and changes what makes
+it behave like httpx's own transport, which the loopback suite checks on both:
+
+* exceptions are re-mapped so that an httpx ``ConnectError``/``ConnectTimeout`` really means "the
+  request never left".  The upstream maps every ``aiohttp.ClientConnectionError`` (a server that
+  disconnected mid-answer among them) to ``httpx.ConnectTimeout``, which would make a
+  non-idempotent POST look safe to repeat;
+* the URL goes out exactly as httpx encoded it (yarl would turn an id ``%2E%2E`` back into ``..``
+  and resolve it);
+* aiohttp's silent second try of a GET on a broken connection is off: ``max_retries`` counts them.
 
 Install with ``pip install 'pixverse-speech[aiohttp]'``; asyncio only (aiohttp has no trio support).
 """
@@ -12,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 from httpx_aiohttp import AiohttpTransport as _UpstreamTransport
 
 __all__ = ["AiohttpTransport"]
@@ -38,47 +46,101 @@ def translate(exc: BaseException) -> httpx.TransportError | None:
     return None
 
 
-def _root(exc: BaseException) -> BaseException:
-    if isinstance(exc, httpx.TransportError) and exc.__cause__ is not None:
-        return exc.__cause__
-    return exc
+class _ResponseStream(httpx.AsyncByteStream):
+    """An aiohttp response body as an httpx stream, with aiohttp's errors translated."""
 
+    CHUNK_SIZE = 64 * 1024
 
-class _TranslatingStream(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream) -> None:
-        self._inner = inner
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._inner:
+            async for chunk in self._response.content.iter_chunked(self.CHUNK_SIZE):
                 yield chunk
-        except (httpx.TransportError, aiohttp.ClientError, TimeoutError) as exc:
-            root = _root(exc)
-            raise (translate(root) or exc) from root
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            translated = translate(exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        # Hands a fully read connection back to the pool; closes one that is not.
+        self._response.release()
+        await self._response.wait_for_close()
 
 
 class AiohttpTransport(_UpstreamTransport):
-    """httpx-aiohttp's transport with truthful exceptions; refuses to run outside asyncio."""
+    """httpx-aiohttp's transport with truthful exceptions; refuses to run outside asyncio.
+
+    Besides the exception mapping, two differences from the upstream keep it behaving like httpx's
+    own transport: the URL is sent exactly as httpx encoded it (the upstream hands aiohttp a
+    string, which yarl normalizes: an id ``..``, sent as ``%2E%2E``, would climb out of its path
+    segment), and aiohttp's hidden second try of a GET on a broken connection is off.
+    """
+
+    def get_client(self) -> aiohttp.ClientSession:
+        session = super().get_client()
+        # aiohttp silently sends an idempotent request a second time when the connection breaks
+        # (even a fresh one).  Retries are the client's business (``max_retries``, counted and
+        # logged), as with httpx's own transport; aiohttp's own test client turns this off the
+        # same way, there being no public switch (aio-libs/aiohttp#10790).
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
-                "the aiohttp transport runs on asyncio only; use the default transport"
+                "the aiohttp transport runs on asyncio only (aiohttp does not support trio); "
+                "use the default transport (transport=None) under trio"
             ) from None
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        data: bytes | httpx.AsyncByteStream | None
         try:
-            response = await super().handle_async_request(request)
-        except (httpx.TransportError, aiohttp.ClientError, TimeoutError) as exc:
-            root = _root(exc)
-            translated = translate(root)
+            data = request.content or None
+        except httpx.RequestNotRead:
+            stream = request.stream
+            assert isinstance(stream, httpx.AsyncByteStream)
+            data = stream
+            request.headers.pop("transfer-encoding", None)  # aiohttp frames the body itself
+        proxy = self.proxy
+        try:
+            response = await self.client.request(
+                request.method,
+                # As httpx encoded it: a string would be re-normalized by yarl.
+                yarl.URL(str(request.url), encoded=True),
+                headers=request.headers,
+                data=data,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+                proxy=str(proxy.url) if proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+                proxy_headers=proxy.headers if proxy else None,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            translated = translate(exc)
             if translated is None:
                 raise
-            raise translated from root
-        stream = response.stream
-        assert isinstance(stream, httpx.AsyncByteStream)
-        response.stream = _TranslatingStream(stream)
-        return response
+            raise translated from exc
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_ResponseStream(response),
+            request=request,
+            extensions=extensions,
+        )

@@ -383,14 +383,16 @@ class AsyncSpeechAPI:
         *,
         timeout: float | None = 600.0,
         poll_interval: float = 1.0,
-        max_poll_interval: float = 10.0,
+        max_poll_interval: float = 4.0,
         on_update: OnUpdate | None = None,
         raise_on_failure: bool = True,
     ) -> Speech:
         """Poll one job until it is final and return its final record.
 
-        The first poll is immediate; the pause then grows from ``poll_interval`` to
-        ``max_poll_interval``.  ``timeout`` is one deadline for the whole wait (``None``: none);
+        The first poll is immediate; the pause then grows by half each time from
+        ``poll_interval`` to ``max_poll_interval``, so with the defaults a job costs at most one
+        request a second at first and one every 3.6-4 s from about 8 s on (measured in
+        ``docs/performance.md``).  ``timeout`` is one deadline for the whole wait (``None``: none);
         reaching it raises :class:`WaitTimeoutError`.  Transient failures (connection errors,
         timeouts, 408, 429, 5xx but 596, malformed bodies) never end a wait early; any other
         API error, 401 and 404 among them, ends it at once.  ``on_update`` (sync or async) sees the
@@ -411,7 +413,7 @@ class AsyncSpeechAPI:
         concurrency: int = 8,
         timeout: float | None = 600.0,
         poll_interval: float = 1.0,
-        max_poll_interval: float = 10.0,
+        max_poll_interval: float = 4.0,
         on_update: OnUpdate | None = None,
         raise_on_failure: bool = False,
     ) -> builtins.list[Speech | SpeechError]:
@@ -421,6 +423,15 @@ class AsyncSpeechAPI:
         and an id whose wait ended in an error gets that :class:`SpeechError` in its slot: one bad
         id never cancels the others.  At most ``concurrency`` requests are in flight at once, and
         ``timeout`` is one deadline for the whole batch.  An id given twice is polled once.
+
+        Pending jobs are looked at through their account's list pages (50 jobs a request; the
+        email is taken from each id) on the same poll schedule as :meth:`wait_until_final`; a job
+        the pages do not show, and every id without the ``user:<n>-pixverse:<email>-speech:<n>``
+        format, is polled with :meth:`get`.  A 429 on the list slows that account down and fails
+        no wait.  A COMPLETED job seen in a page is returned as the list shows it: without
+        ``path``, ``file_size``, ``format``, ``sample_rate``, ``bitrate`` and ``channel`` (only
+        :meth:`get` returns those).  A FAILED job is always fetched with :meth:`get`, so it has
+        ``fail_code`` and ``fail_reason``.  See also :meth:`as_completed`.
         """
         if isinstance(audio_ids, str):
             raise TypeError("audio_ids must be an iterable of ids, not a single string")
@@ -432,20 +443,44 @@ class AsyncSpeechAPI:
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
-        deadline = options.deadline()
-        limiter = anyio.CapacityLimiter(limit)
-        results: dict[str, Speech | SpeechError] = {}
+        from ._batch import wait_many  # imported here: _batch imports this module
 
-        async def wait_one(audio_id: str) -> None:
-            try:
-                results[audio_id] = await self._wait(audio_id, options, deadline, limiter)
-            except SpeechError as exc:
-                results[audio_id] = exc
+        return await wait_many(self, ids, limit, options)
 
-        async with anyio.create_task_group() as tg:
-            for audio_id in dict.fromkeys(ids):
-                tg.start_soon(wait_one, audio_id, name=f"wait {audio_id}")
-        return [results[audio_id] for audio_id in ids]
+    def as_completed(
+        self,
+        audio_ids: Iterable[str],
+        *,
+        concurrency: int = 8,
+        timeout: float | None = 600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 4.0,
+        on_update: OnUpdate | None = None,
+        raise_on_failure: bool = False,
+    ) -> AsyncIterator[tuple[str, Speech | SpeechError]]:
+        """Yield ``(audio_id, result)`` for each job as it becomes final, soonest first.
+
+        ``async for audio_id, result in api.as_completed(ids): ...``.  The result is what
+        :meth:`wait_many` would put in that id's slot (a :class:`Speech`, or the
+        :class:`SpeechError` that ended its wait), with the same options; an id given twice is
+        yielded once.  Polling happens only while the loop waits for its next item: no task runs
+        between items, so leaving the loop early (``break``) or cancelling it stops all work at
+        once.  ``timeout`` is one deadline for the whole iteration, counted from the first item
+        asked for.  Arguments are checked at the call.
+        """
+        if isinstance(audio_ids, str):
+            raise TypeError("audio_ids must be an iterable of ids, not a single string")
+        ids = [
+            check_audio_id(audio_id, name=f"audio_ids[{i}]") for i, audio_id in enumerate(audio_ids)
+        ]
+        limit = _check_int("concurrency", concurrency, minimum=1)
+        options = _WaitOptions.checked(
+            timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
+        )
+        self._check_open()
+        from ._batch import Batch, Completions  # imported here: _batch imports this module
+
+        return Completions(self, Batch(self, ids, anyio.CapacityLimiter(limit), options))
 
     async def _wait(
         self,
@@ -590,7 +625,7 @@ class AsyncSpeechAPI:
         resubmit: int = 2,
         timeout: float | None = 600.0,
         poll_interval: float = 1.0,
-        max_poll_interval: float = 10.0,
+        max_poll_interval: float = 4.0,
         on_update: OnUpdate | None = None,
     ) -> Speech:
         """Create a job, wait until it is final and return it; submit it again when it FAILED.

@@ -229,7 +229,11 @@ def _excerpt(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def decode_created(body: object, *, redact: Callable[[str], str]) -> Speech:
+def _masked(text: str, redact: Callable[[str], str] | None) -> str:
+    return redact(text) if redact is not None else text
+
+
+def decode_created(body: object, *, redact: Callable[[str], str] | None = None) -> Speech:
     """The job a create answer describes; it must carry at least a non-blank ``audio_id``.
 
     The answer's shape beyond ``audio_id`` is undocumented: a field of an unexpected type is logged
@@ -238,7 +242,9 @@ def decode_created(body: object, *, redact: Callable[[str], str]) -> Speech:
     audio_id = body.get("audio_id") if isinstance(body, dict) else None
     if not isinstance(audio_id, str) or not audio_id.strip():
         error = ResponseDecodeError(
-            redact(f"POST speech/create answered without a usable audio_id: {_excerpt(body)}"),
+            _masked(
+                f"POST speech/create answered without a usable audio_id: {_excerpt(body)}", redact
+            ),
             field="audio_id",
         )
         error.job_may_exist = True  # the API answered 2xx: it most likely created the job

@@ -29,7 +29,9 @@ class PollSchedule:
     """Pauses between polls: ``initial``, growing by ``multiplier`` up to ``maximum``."""
 
     initial: float = 1.0
-    maximum: float = 10.0
+    # 4 s, not the vendor's 10-15 s: benchmarks/poll_schedule.py shows it is what keeps the mean
+    # detection delay under a quarter of fixed 15 s polling (docs/performance.md).
+    maximum: float = 4.0
     multiplier: float = 1.5
     jitter: float = 0.1
 

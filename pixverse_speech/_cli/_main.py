@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio_ids", nargs="+", metavar="AUDIO_ID")
     p.add_argument("--timeout", type=_positive_float, default=600.0, help="deadline in seconds")
     p.add_argument("--poll-interval", type=_positive_float, default=1.0, metavar="SECONDS")
-    p.add_argument("--max-poll-interval", type=_positive_float, default=10.0, metavar="SECONDS")
+    p.add_argument("--max-poll-interval", type=_positive_float, default=4.0, metavar="SECONDS")
     p.add_argument("--concurrency", type=_positive_int, default=8)
     p.set_defaults(handler=_commands.wait_jobs)
 

@@ -7,13 +7,39 @@ from collections.abc import Iterator
 
 import pytest
 
+from . import support
 from .server import LoopbackServer
 from .support import assert_no_token_in
 
+#: Every loopback test runs on each of these: httpx's own transport under asyncio and trio, and the
+#: aiohttp-backed one (``transport="aiohttp"``) under asyncio.  aiohttp has no trio support, so that
+#: pair is not in the list (``tests/perf/test_aiohttp_transport.py`` checks the error it gives).
+BACKENDS_AND_TRANSPORTS = [
+    pytest.param(("asyncio", None), id="asyncio-httpx"),
+    pytest.param(("trio", None), id="trio-httpx"),
+    pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
+]
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+
+@pytest.fixture(params=BACKENDS_AND_TRANSPORTS)
+def backend_and_transport(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    backend, transport = request.param
+    return backend, transport
+
+
+@pytest.fixture
+def anyio_backend(backend_and_transport: tuple[str, str | None]) -> str:
+    return backend_and_transport[0]
+
+
+@pytest.fixture(autouse=True)
+def transport(
+    backend_and_transport: tuple[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> str | None:
+    """The ``transport`` every client made by ``support.client()`` gets (``None``: httpx's)."""
+    name = backend_and_transport[1]
+    monkeypatch.setattr(support, "TRANSPORT", name)
+    return name
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from pixverse_speech import AsyncSpeechAPI
@@ -24,11 +25,31 @@ AUDIO_ID = "user:1234-pixverse:someone@example.com-speech:11223344"
 _STATUS_NAMES = {1: "COMPLETED", 5: "QUEUED", 8: "FAILED", 10: "GENERATING"}
 
 
+#: The transport of the clients :func:`client` makes: ``None`` (httpx's own) or ``"aiohttp"``.  The
+#: conftest sets it for each test from the test's parametrization.
+TRANSPORT: str | None = None
+
+
 def client(server: LoopbackServer, **kwargs: Any) -> AsyncSpeechAPI:
-    """A client for ``server``; tests name the timeout and retries they rely on."""
+    """A client for ``server`` on the test's transport; tests name the timeout and retries.
+
+    ``token`` defaults to :data:`TOKEN` (pass ``None`` to read the environment).
+    """
+    kwargs.setdefault("token", TOKEN)
     kwargs.setdefault("timeout", 5.0)
     kwargs.setdefault("max_retries", 0)
-    return AsyncSpeechAPI(token=TOKEN, base_url=f"http://127.0.0.1:{server.port}/v2/", **kwargs)
+    if "http_client" not in kwargs:
+        kwargs.setdefault("transport", TRANSPORT)
+    return AsyncSpeechAPI(base_url=f"http://127.0.0.1:{server.port}/v2/", **kwargs)
+
+
+def http_client() -> httpx.AsyncClient:
+    """A plain ``httpx.AsyncClient`` on the test's transport, as a user would make one."""
+    if TRANSPORT == "aiohttp":
+        from pixverse_speech._aiohttp import AiohttpTransport
+
+        return httpx.AsyncClient(transport=AiohttpTransport())
+    return httpx.AsyncClient()
 
 
 def speech_url(raw_audio_id: str) -> str:

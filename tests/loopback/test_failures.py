@@ -10,7 +10,6 @@ import pytest
 from pixverse_speech import (
     APIConnectionError,
     APITimeoutError,
-    AsyncSpeechAPI,
     RateLimitError,
     ServerError,
 )
@@ -247,11 +246,8 @@ async def test_connection_refused_raises_connection_error() -> None:
     """A port nobody listens on raises APIConnectionError."""
     probe = LoopbackServer()
     probe.start()
-    port = probe.port
-    assert probe.stop() == []  # the port is now closed
-    async with AsyncSpeechAPI(
-        token=TOKEN, base_url=f"http://127.0.0.1:{port}/v2/", timeout=2.0, max_retries=0
-    ) as api:
+    assert probe.stop() == []  # the port (still in probe.port) is now closed
+    async with client(probe, timeout=2.0, max_retries=0) as api:
         with raises(APIConnectionError) as caught:
             await api.get(AUDIO_ID)
     assert not isinstance(caught.value, APITimeoutError)

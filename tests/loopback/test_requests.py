@@ -11,7 +11,6 @@ import pytest
 from pixverse_speech import (
     APIError,
     APITimeoutError,
-    AsyncSpeechAPI,
     AudioStatus,
     AuthenticationError,
     BadRequestError,
@@ -20,6 +19,7 @@ from pixverse_speech import (
     Speech,
 )
 
+from . import support
 from .server import LoopbackServer, Reply, reply
 from .support import AUDIO_ID, TOKEN, client, raises, record, speech_url
 
@@ -107,7 +107,7 @@ async def test_token_is_read_from_environment(
     """token=None reads USEAPI_TOKEN and sends it as the Bearer token."""
     monkeypatch.setenv("USEAPI_TOKEN", TOKEN)
     server.script(speech_url(AUDIO_ID), reply(record(AUDIO_ID)))
-    async with AsyncSpeechAPI(base_url=f"http://127.0.0.1:{server.port}/v2/") as api:
+    async with client(server, token=None) as api:
         await api.get(AUDIO_ID)
     assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
 
@@ -144,7 +144,7 @@ async def test_error_answers_keep_the_connection_alive(server: LoopbackServer) -
 async def test_user_http_client_is_used_and_left_open(server: LoopbackServer) -> None:
     """A given httpx.AsyncClient carries the token-bearing requests and outlives aclose()."""
     server.script(speech_url(AUDIO_ID), reply(record(AUDIO_ID)))
-    async with httpx.AsyncClient() as http_client:
+    async with support.http_client() as http_client:
         api = client(server, http_client=http_client)
         async with api:
             await api.get(AUDIO_ID)

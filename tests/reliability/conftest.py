@@ -1,7 +1,8 @@
-"""Fixtures of the reliability suites: backends, hypothesis profiles, task checks and tallies."""
+"""Fixtures of the reliability suites: backends, timing hygiene and the soak tallies."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -9,6 +10,16 @@ import trio
 import trio.testing
 
 from pixverse_speech import _timing
+
+# Hypothesis reports a failing example by importing libcst, whose first import warns
+# (DeprecationWarning from mypy_extensions); with ``filterwarnings = error`` that warning would turn
+# every property failure into an INTERNALERROR hiding it.  Import it once here, quietly.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:  # pragma: no cover - libcst is optional
+        pass
 
 _TALLIES = pytest.StashKey[list[str]]()
 

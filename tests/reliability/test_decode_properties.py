@@ -165,8 +165,8 @@ def test_mutated_record_decodes_or_names_the_field(case: tuple[str, Path, JSON])
     error = assert_decodes_or_decode_error(body, model_of(name))
     if error is not None:
         assert error.field is not None, f"no field named for a change at {dotted(path)}"
-        # The field named is the one replaced or, when a list item broke, where it stood.
-        assert dotted(path).startswith(error.field), (error.field, dotted(path))
+        # The field named is the one replaced, or a field inside the value put there.
+        assert error.field.startswith(dotted(path)), (error.field, dotted(path))
 
 
 @settings(DETERMINISTIC, max_examples=150)
@@ -193,7 +193,7 @@ def test_decoded_speech_answers_status_questions(body: JSON) -> None:
 def test_create_answer_decodes_or_keeps_the_job_id(body: JSON) -> None:
     """A create answer gives a Speech with its audio_id or a ResponseDecodeError, job_may_exist."""
     try:
-        speech = decode_created(body)
+        speech = decode_created(body, redact=lambda text: text)
     except ResponseDecodeError as exc:
         assert exc.job_may_exist is True
         assert exc.field == "audio_id"
