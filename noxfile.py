@@ -1,8 +1,8 @@
 """Every check of the project runs through a session here; CI runs the default ones.
 
-    python -m nox                 # tests, lint, types, docs
-    python -m nox -s tests        # the test suite on the default transport
-    python -m nox -s bench        # the benchmarks (not part of the default run)
+- `python -m nox`: tests, lint, types and docs, as CI runs them.
+- `python -m nox -s tests`: the test suite alone (pytest arguments after `--`).
+- `python -m nox -s bench`: the benchmarks, which are not part of the default run.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint rules and formatting."""
-    session.install("ruff>=0.6")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", *LINT_PATHS)
     session.run("ruff", "format", "--check", *LINT_PATHS)
 
@@ -34,7 +34,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def types(session: nox.Session) -> None:
     """mypy --strict over the package."""
-    session.install("-e", ".[test,cli,server,aiohttp]", "mypy>=1.10")
+    session.install("-e", ".[test,cli,server,aiohttp]", "mypy==2.4.1")
     session.run("mypy", "--strict", "pixverse_speech")
 
 
@@ -42,7 +42,7 @@ def types(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """The documentation site, built in strict mode (warnings are errors)."""
     # mkdocstrings formats the signatures it shows with ruff when ruff is installed.
-    session.install("-e", ".[docs]", "ruff>=0.6")
+    session.install("-e", ".[docs]", "ruff==0.17.6")
     # Material's end-of-life banner is not a build problem; the build's own warnings still fail it.
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"}

@@ -1,10 +1,12 @@
 """pixverse_speech: an async client for the PixVerse text-to-speech API of useapi.net.
 
+```python
 from pixverse_speech import AsyncSpeechAPI
 
-async with AsyncSpeechAPI() as api:          # token from USEAPI_TOKEN
+async with AsyncSpeechAPI() as api:  # the token comes from USEAPI_TOKEN
     speech = await api.wait_until_final(audio_id)
     print(speech.url)
+```
 """
 
 from __future__ import annotations

@@ -110,6 +110,36 @@ def _structure_code(value: object, _: type) -> str | None:
     return _structure_str(value, str)
 
 
+# Hooks for ``X | None``, the type of nearly every field: cattrs' generic optional hook looks the
+# inner hook up on every call, which made it three fifths of the cost of decoding a record.
+
+
+def _structure_optional_str(value: object, _: type) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _type_error("a string", value)
+
+
+def _structure_optional_bool(value: object, _: type) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise _type_error("a boolean", value)
+
+
+def _structure_optional_int(value: object, cls: type) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    return _structure_int(value, cls)
+
+
+def _structure_optional_float(value: object, cls: type) -> float | None:
+    return None if value is None else _structure_float(value, cls)
+
+
+def _structure_optional_datetime(value: object, cls: type) -> datetime | None:
+    return None if value is None else _structure_datetime(value, cls)
+
+
 def _tuple_hook(item_type: type[T], what: str) -> Callable[[object, type], tuple[T, ...]]:
     """A hook for ``tuple[item_type, ...]`` from a JSON list (never from a string or an object)."""
 
@@ -118,9 +148,10 @@ def _tuple_hook(item_type: type[T], what: str) -> Callable[[object, type], tuple
             raise _type_error(f"a list of {what}", value)
         errors: list[Exception] = []
         items: list[T] = []
+        hook = converter.get_structure_hook(item_type)  # once, not once per item
         for index, item in enumerate(value):
             try:
-                items.append(converter.structure(item, item_type))
+                items.append(hook(item, item_type))
             except Exception as exc:
                 exc.__notes__ = [*getattr(exc, "__notes__", []), _IndexNote(index)]
                 errors.append(exc)
@@ -171,6 +202,14 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    optional_hooks: dict[object, Callable[[object, type], object]] = {
+        str | None: _structure_optional_str,
+        bool | None: _structure_optional_bool,
+        int | None: _structure_optional_int,
+        float | None: _structure_optional_float,
+        datetime | None: _structure_optional_datetime,
+    }
+    conv.register_structure_hook_factory(lambda t: t in optional_hooks, lambda t: optional_hooks[t])
     conv.register_structure_hook_func(
         lambda t: t == (AudioStatus | int | None), _structure_audio_status
     )

@@ -82,6 +82,19 @@ class Secret:
     __str__ = __repr__
 
 
+async def _acquire(limiter: anyio.CapacityLimiter) -> None:
+    """Take a token of ``limiter``: at once when one is free, else in turn with the others.
+
+    ``async with limiter`` yields to the event loop even when a token is free, a whole loop
+    iteration per request; the send that follows checks for cancellation anyway.  Taking a free
+    token without waiting never jumps the queue: it is refused while any task waits.
+    """
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
+
+
 def _excerpt(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -200,12 +213,17 @@ class Sender:
         )
         started = time.perf_counter()
         try:
-            if limiter is None:
-                async with self.limiter:
+            if limiter is not None:
+                await _acquire(limiter)
+            try:
+                await _acquire(self.limiter)
+                try:
                     response = await self.client.send(request)
-            else:
-                async with limiter, self.limiter:
-                    response = await self.client.send(request)
+                finally:
+                    self.limiter.release()
+            finally:
+                if limiter is not None:
+                    limiter.release()
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"{method} {request.url.path} timed out ({type(exc).__name__})", audio_id=audio_id

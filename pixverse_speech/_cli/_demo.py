@@ -1,13 +1,13 @@
 """``pixverse-speech demo``: the real client against the built-in fake API, in-process.
 
 No token, no network: the fake answers through an httpx transport.  It shows what the library does
-on a realistic day: jobs started, one failing, one poll hit by a 503 and a 429, paged listing,
+on a realistic day: jobs started, one failing, polls hit by a 503 and a 429, paged listing,
 concurrent waiting with live progress, and a closing tally of requests and retries.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 import time
 
 from .._client import AsyncSpeechAPI
@@ -25,84 +25,80 @@ DEMO_EMAIL = "demo@example.com"
 JOBS: tuple[tuple[str, float, float, str], ...] = (
     ("Use API dot net.", 0.5, 1.5, "completed"),
     ("May the Force be with you.", 1.0, 2.0, "completed"),
-    ("This one will hit a 503 and a 429 while we poll it.", 0.5, 3.0, "completed"),
+    ("Hello from the fake API.", 0.5, 3.0, "completed"),
     ("This one fails upstream.", 0.5, 2.5, "failed"),
     ("The longest clip of the batch.", 1.0, 4.0, "completed"),
 )
 
 
-class _RetryCounter(logging.Handler):
-    """Counts the retries and transient poll failures the client logs."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.retries = 0
-        self.transient_polls = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.levelno == logging.WARNING and "; retry " in message:
-            self.retries += 1
-        elif "waiting on" in message:
-            self.transient_polls += 1
+def _recovered(fake: FakeSpeechAPI) -> int:
+    """How many injected faults a later successful request to the same path made good."""
+    requests = fake.requests
+    recovered = 0
+    for index, request in enumerate(requests):
+        if request.fault is None:
+            continue
+        if any(
+            later.path == request.path and later.fault is None and (later.status or 0) < 400
+            for later in requests[index + 1 :]
+        ):
+            recovered += 1
+    return recovered
 
 
 async def run_demo(out: Output, *, speed: float = 1.0) -> int:
     """Run the demo; returns 0 when every job ended as scripted."""
     started = time.monotonic()
     fake = FakeSpeechAPI(token=DEMO_TOKEN, accounts=(DEMO_EMAIL,), max_jobs=8)
-    logger = logging.getLogger("pixverse_speech")
-    counter = _RetryCounter()
-    logger.addHandler(counter)
-    previous_level = logger.level
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    try:
-        async with AsyncSpeechAPI(
-            DEMO_TOKEN,
-            email=DEMO_EMAIL,
-            base_url="http://fake.invalid" + fake.api_prefix,
-            transport=fake.transport(),
-        ) as api:
-            out.message(f"1. Starting {len(JOBS)} speech jobs on the fake API")
-            ids = [
-                fake.add_job(
-                    prompt=prompt,
-                    queued_for=queued / speed,
-                    generating_for=generating / speed,
-                    outcome="failed" if outcome == "failed" else "completed",
-                    fail_code="50001" if outcome == "failed" else None,
-                    fail_reason="upstream generation error (transient)"
-                    if outcome == "failed"
-                    else None,
-                )
-                for prompt, queued, generating, outcome in JOBS
-            ]
-            flaky = ids[2]
-            fake.inject(Fault.status(503), method="GET", path=flaky, times=1)
-            fake.inject(
-                Fault.status(429, headers={"Retry-After": "1"}), method="GET", path=flaky, times=1
+    async with AsyncSpeechAPI(
+        DEMO_TOKEN,
+        email=DEMO_EMAIL,
+        base_url="http://fake.invalid" + fake.api_prefix,
+        transport=fake.transport(),
+    ) as api:
+        out.message(f"1. Starting {len(JOBS)} speech jobs on the fake API")
+        ids = [
+            fake.add_job(
+                prompt=prompt,
+                queued_for=queued / speed,
+                generating_for=generating / speed,
+                outcome="failed" if outcome == "failed" else "completed",
+                fail_code="50001" if outcome == "failed" else None,
+                fail_reason="upstream generation error (transient)"
+                if outcome == "failed"
+                else None,
+            )
+            for prompt, queued, generating, outcome in JOBS
+        ]
+        out.message("2. Listing them, two per page, newest first")
+        listed = [speech async for speech in api.iter_speech(page_size=2)]
+        out.speeches(listed)
+
+        # Batch waits poll through the list endpoint: make two of those polls fail.
+        list_path = re.compile(r"/speech/$")
+        fake.inject(Fault.status(503), method="GET", path=list_path, times=1)
+        fake.inject(
+            Fault.status(429, headers={"Retry-After": "1"}),
+            method="GET",
+            path=list_path,
+            times=1,
+        )
+        out.message(
+            "3. Waiting for all of them at once (the fake answers one poll with a 503 "
+            "and one with a 429)"
+        )
+        with Progress(ids, out, stream=out.errors) as progress:
+            results = await api.wait_many(
+                ids,
+                concurrency=4,
+                timeout=60.0 / speed,
+                poll_interval=0.5 / speed,
+                max_poll_interval=1.0 / speed,
+                on_update=progress.update,
             )
 
-            out.message("2. Listing them, two per page, newest first")
-            listed = [speech async for speech in api.iter_speech(page_size=2)]
-            out.speeches(listed)
-
-            out.message("3. Waiting for all of them at once")
-            with Progress(ids, out, stream=out.errors) as progress:
-                results = await api.wait_many(
-                    ids,
-                    concurrency=4,
-                    timeout=60.0 / speed,
-                    poll_interval=0.5 / speed,
-                    max_poll_interval=1.0 / speed,
-                    on_update=progress.update,
-                )
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(previous_level)
-
     seconds = time.monotonic() - started
+    recovered = _recovered(fake)
     if out.json_lines:
         from .._converter import to_wire
         from ._output import error_record
@@ -117,8 +113,7 @@ async def run_demo(out: Output, *, speed: float = 1.0) -> int:
                     "jobs": len(ids),
                     "requests": len(fake.requests),
                     "faults_injected": fake.faults_injected,
-                    "retries": counter.retries,
-                    "transient_poll_failures": counter.transient_polls,
+                    "faults_recovered": recovered,
                     "seconds": round(seconds, 2),
                 }
             }
@@ -134,9 +129,8 @@ async def run_demo(out: Output, *, speed: float = 1.0) -> int:
         out.table(["AUDIO ID", "RESULT", "DETAIL"], rows, title="4. Results")
         out.message(str(Summary(results, seconds)))
         out.message(
-            f"{len(fake.requests)} requests to the fake; {fake.faults_injected} faults injected, "
-            f"{counter.retries} retried automatically, "
-            f"{counter.transient_polls} polls waited through"
+            f"{len(fake.requests)} requests to the fake for {len(ids)} jobs; "
+            f"{fake.faults_injected} faults injected, {recovered} recovered by a later retry"
         )
     expected = [outcome for *_, outcome in JOBS]
     got = [

@@ -21,7 +21,9 @@ EPOCH = datetime(2026, 6, 23, 12, 0, 0, tzinfo=timezone.utc)
 class Clock(Protocol):
     """Anything with ``now()`` in seconds that never goes backwards."""
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """The current time in seconds."""
+        ...
 
 
 class FakeClock:

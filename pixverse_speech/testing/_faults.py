@@ -117,9 +117,11 @@ class StatusFault(Fault):
 
     @property
     def kind(self) -> str:
+        """``"status"``."""
         return "status"
 
     def response(self) -> FakeResponse:
+        """The answer sent instead of the API's."""
         return FakeResponse(
             status=self.status_code,
             headers=(("content-type", self.content_type), *self.headers),
@@ -137,9 +139,11 @@ class MalformedFault(Fault):
 
     @property
     def kind(self) -> str:
+        """``"malformed"``."""
         return "malformed"
 
     def response(self) -> FakeResponse:
+        """The answer sent instead of the API's."""
         return FakeResponse(
             status=self.status_code,
             headers=(("content-type", self.content_type),),
@@ -155,6 +159,7 @@ class DelayFault(Fault):
 
     @property
     def kind(self) -> str:
+        """``"delay"``."""
         return "delay"
 
 
@@ -164,6 +169,7 @@ class DropFault(Fault):
 
     @property
     def kind(self) -> str:
+        """``"drop"``."""
         return "drop"
 
 
@@ -210,6 +216,7 @@ class FaultHandle:
         self._owner.remove(self)
 
     def matches(self, request: FakeRequest) -> bool:
+        """Whether ``request`` is one this fault applies to (method and path)."""
         if self.method is not None and request.method.upper() != self.method:
             return False
         if self.path is None:

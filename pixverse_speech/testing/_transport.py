@@ -44,6 +44,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
         self._handler = handler
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` from the fake, in-process."""
         content = await request.aread()
         raw_path, _, query = request.url.raw_path.decode("ascii").partition("?")
         fake_request = FakeRequest(

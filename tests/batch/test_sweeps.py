@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import anyio
@@ -78,8 +79,10 @@ async def test_sweeps_find_jobs_without_gets(fake: FakeSpeechAPI, api: AsyncSpee
     assert {r.query["email"] for r in lists(fake)} == {"fake@example.com"}
     first = results[0]
     assert isinstance(first, Speech)
-    assert first.url and first.duration  # the list has these ...
-    assert first.file_size is None and first.path is None  # ... but not these
+    assert first.url  # the list has these ...
+    assert first.duration
+    assert first.file_size is None  # ... but not these
+    assert first.path is None
 
 
 async def test_first_round_at_once_then_the_schedule(
@@ -91,9 +94,9 @@ async def test_first_round_at_once_then_the_schedule(
         await api.wait_many(ids)
     times = sorted({r.time for r in lists(fake)})
     assert times[0] == 0.0
-    pauses = [b - a for a, b in zip(times, times[1:])]
+    pauses = [b - a for a, b in itertools.pairwise(times)]
     assert 0.9 <= pauses[0] <= 1.0
-    assert all(later >= earlier * 0.9 for earlier, later in zip(pauses, pauses[1:]))
+    assert all(later >= earlier * 0.9 for earlier, later in itertools.pairwise(pauses))
     assert max(pauses) <= 4.0
     assert 20.0 < times[-1] <= 25.0
 
@@ -230,7 +233,8 @@ async def test_single_id_costs_what_per_id_costs(fake: FakeSpeechAPI, api: Async
     audio_id = fake.add_job(queued_for=0.0, generating_for=2.0)
     with fake.virtual_time():
         [result] = await api.wait_many([audio_id])
-    assert isinstance(result, Speech) and result.is_completed
+    assert isinstance(result, Speech)
+    assert result.is_completed
     assert lists(fake) == []
 
 
@@ -251,8 +255,9 @@ async def test_429_on_the_list_paces_the_account(fake: FakeSpeechAPI, api: Async
     times = [r.time for r in lists(fake)]
     first_ok = next(i for i, r in enumerate(lists(fake)) if r.status == 200)
     assert first_ok == 3
-    gaps = [b - a for a, b in zip(times[: first_ok + 1], times[1 : first_ok + 1])]
-    assert len(limited) == 3 and all(gap >= 7.0 for gap in gaps)
+    gaps = [b - a for a, b in itertools.pairwise(times[: first_ok + 1])]
+    assert len(limited) == 3
+    assert all(gap >= 7.0 for gap in gaps)
     # No GET hammered the busy account meanwhile.
     assert all(r.time >= times[first_ok] for r in gets(fake))
 
@@ -342,7 +347,7 @@ async def test_deadline_for_the_batch(fake: FakeSpeechAPI, api: AsyncSpeechAPI) 
     with fake.virtual_time():
         results = await api.wait_many([done, *stuck], timeout=30.0)
     assert isinstance(results[0], Speech)
-    for audio_id, result in zip(stuck, results[1:]):
+    for audio_id, result in zip(stuck, results[1:], strict=True):
         assert isinstance(result, WaitTimeoutError)
         assert result.audio_id == audio_id
         assert result.last is not None

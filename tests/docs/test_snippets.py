@@ -61,9 +61,7 @@ DOCS = ROOT / "docs"
 NO_TEST = "<!-- no-test -->"
 MAX_UNTESTED = 3
 SNIPPET_SECONDS = 10.0
-NOT_RUN = {
-    "fake-api.md": "the fake's reference page: call signatures and fragments, not programs",
-}
+NOT_RUN: dict[str, str] = {}
 DASH = "\N{EN DASH}"  # what the docs' tables show for "not accepted"
 # Pages that hold no Python example by design.
 WITHOUT_EXAMPLES = {"performance.md", "bad-input.md", "reference.md", "changelog.md", "cli.md"}
@@ -452,6 +450,19 @@ def test_cli_page_covers_every_command_and_option() -> None:
     mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", page)) - {"--help"}
     assert options <= mentioned, f"undocumented: {sorted(options - mentioned)}"
     assert mentioned <= options, f"documented but unknown: {sorted(mentioned - options)}"
+
+
+def test_cli_defaults_match_the_parser() -> None:
+    """Defaults in a command's row of docs/cli.md, as "`--concurrency` (8)", are the parser's."""
+    page = page_text("cli.md")
+    checked = 0
+    for command, sub in _subcommands().items():
+        rows = [line for line in page.splitlines() if line.startswith(f"| `{command}` | `--")]
+        for flag, number in re.findall(r"`(--[a-z-]+)` \((\d+(?:\.\d+)?)", "".join(rows)):
+            action = next(a for a in sub._actions if flag in a.option_strings)
+            assert float(number) == action.default, f"{command} {flag}"
+            checked += 1
+    assert checked >= 2
 
 
 def test_cli_exit_codes_match_the_code() -> None:

@@ -229,12 +229,11 @@ class WaitCase:
 @st.composite
 def wait_cases(draw: st.DrawFn) -> WaitCase:
     poll_interval = draw(st.floats(min_value=0.01, max_value=30.0))
-    return WaitCase(
-        timeout=draw(st.floats(min_value=0.01, max_value=3_600.0)),
-        poll_interval=poll_interval,
-        max_poll_interval=draw(st.floats(min_value=poll_interval, max_value=120.0)),
-        script=tuple(draw(st.lists(answers, max_size=40))),
-    )
+    max_poll_interval = draw(st.floats(min_value=poll_interval, max_value=120.0))
+    # At most ~40 polls at the longest interval (plus the growth to it): each poll is a real
+    # request through httpx and respx, about a millisecond.
+    timeout = draw(st.floats(min_value=0.01, max_value=min(3_600.0, 40 * max_poll_interval)))
+    return WaitCase(timeout, poll_interval, max_poll_interval, tuple(draw(st.lists(answers, max_size=40))))
 
 
 class Poller:
@@ -311,6 +310,20 @@ async def test_wait_never_sleeps_past_its_deadline(case: WaitCase) -> None:
         # Transient failures never end a wait early: it runs to its deadline, then times out.
         assert isinstance(outcome, WaitTimeoutError), outcome
         assert math.isclose(total, case.timeout, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.mark.anyio
+@settings(DETERMINISTIC, max_examples=60)
+@given(case=wait_cases())
+@example(
+    # Three 503s in a row: the request's own retry pauses (0.25-0.5 s, 0.5-1 s, 1-2 s) run on
+    # past the 1 s deadline when nothing but the event loop's clock enforces it.
+    case=WaitCase(timeout=1.0, poll_interval=0.5, max_poll_interval=0.5, script=(Answer("503"),) * 4)
+)
+async def test_wait_with_request_retries_never_sleeps_past_its_deadline(case: WaitCase) -> None:
+    """With the default request retries too, a wait's pauses sum to at most its timeout."""
+    outcome, clock, _ = await run_wait(case, max_retries=3)
+    assert sum(clock.sleeps) <= case.timeout * (1 + 1e-9), (outcome, clock.sleeps)
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio-virtual"], indirect=True)
