@@ -21,11 +21,12 @@ can look at 50 pending jobs where per-id waiting spends 50.  The engine here:
   ``duration``); a job seen FAILED is fetched once with GET, since only the retrieve endpoint
   carries ``fail_code`` and ``fail_reason``.
 - paces requests: one ``anyio.CapacityLimiter`` of ``concurrency`` for the whole call bounds list
-  pages and GETs together.  A 429 on an account's list (after the client's own retries) slows that
-  account: no GETs for it that round and the next round no sooner than the ``Retry-After`` (else a
-  growing backoff); it never fails a wait.  Another transient list error falls back to GETs for that
-  round and rests the list for a few rounds if it keeps failing; a permanent one (400, 401, ...)
-  turns the account over to GETs for good.
+  pages and GETs together.  List pages are not retried by the client: a 429 on an account's list
+  slows that account (no GETs for it that round, unless the list has been refused several rounds
+  in a row, and the next round no sooner than the ``Retry-After``, else a growing backoff); it
+  never fails a wait.  Another transient list error falls back to GETs for that round at once and
+  rests the list for a few rounds if it keeps failing; a permanent one (400, 401, ...) turns the
+  account over to GETs for good.  GETs are retried as for any wait.
 
 A result observed in a page lacks the fields only the retrieve endpoint has: ``path``,
 ``file_size``, ``format``, ``sample_rate``, ``bitrate`` and ``channel`` (``None``); a FAILED job is
@@ -109,8 +110,8 @@ def _status_key(speech: Speech) -> tuple[object, ...]:
     return (speech.audio_status, speech.audio_status_name, speech.audio_status_final)
 
 
-def _plan_windows(expected: list[tuple[int, _Job]], shift: int) -> list[int]:
-    """The offsets of pages covering every run of two or more expected jobs.
+def _plan_windows(expected: list[tuple[int, _Job]]) -> list[int]:
+    """Where pages should start to cover every run of two or more expected jobs.
 
     A job alone within a page's reach is left out: a GET of it costs what the page costs.
     """
@@ -123,7 +124,7 @@ def _plan_windows(expected: list[tuple[int, _Job]], shift: int) -> list[int]:
         while j < len(ordered) and ordered[j][0] < start + PAGE_SIZE:
             j += 1
         if j - i >= 2:
-            windows.append(max(0, start + shift))
+            windows.append(start)
         i = j
     return windows
 
@@ -194,10 +195,11 @@ class _Group:
         self.email = email
         self.pending: dict[str, _Job] = {}
         self.pauses = pauses
-        self.next_round_at = -math.inf
+        self.pause_left = 0.0  # of the pause before the next round: the first round is at once
         self.sweeping = email is not None
         # How far new jobs have pushed this account's list down since the first sweep.
         self.shift = 0
+        self.drift = 0  # how far the list moved between the last two sweeps
         self.extra_pause = 0.0
         self.rate_limited = 0
         self.list_failures = 0
@@ -262,6 +264,13 @@ class Batch:
             for group in self._groups.values():
                 if group.pending:
                     tg.start_soon(self._drive, group, name=f"wait_many {group.email}")
+        self._api._check_open()
+
+    def _halt(self) -> None:
+        """Stop every group at its next pause or round's end."""
+        self._stop = True
+        for scope in list(self._pauses):
+            scope.cancel()
 
     # -- one account's rounds ----------------------------------------------------------------
 
@@ -272,30 +281,38 @@ class Batch:
             if self.deadline is not None and now >= self.deadline:
                 await self._expire(group)
                 return
-            wait = group.next_round_at - now
-            if wait > 0:
+            if group.pause_left > 0:
+                # Relative pauses, as every wait takes them, so that scaled timing (tests'
+                # fast_waits) scales them too; a pause cut short by as_completed resumes later.
+                wait = group.pause_left
                 if self.deadline is not None:
                     wait = min(wait, self.deadline - now)
-                await self._pause(wait)
+                if await self._pause(wait):
+                    group.pause_left -= wait
+                else:
+                    group.pause_left = max(0.0, group.pause_left - (timing.now() - now))
                 continue
-            self._api._check_open()  # aclose() during a wait ends it with a clear error
+            if self._api.is_closed:  # aclose() during a wait: run() raises RuntimeError
+                self._halt()
+                return
             remaining = math.inf if self.deadline is None else self.deadline - now
             # The deadline also cuts short a round (requests and their retries) in flight.
             with anyio.move_on_after(remaining):
                 await self._round(group)
-            pause = max(next(group.pauses), group.extra_pause)
+            group.pause_left = max(next(group.pauses), group.extra_pause)
             group.extra_pause = 0.0
-            group.next_round_at = timing.now() + pause
 
-    async def _pause(self, seconds: float) -> None:
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds``; ``False`` if a result for as_completed cut the pause short."""
         if self._stop:
-            return
+            return False
         with anyio.CancelScope() as scope:
             self._pauses.add(scope)
             try:
                 await _timing.current().sleep(seconds)
             finally:
                 self._pauses.discard(scope)
+        return not scope.cancelled_caught
 
     async def _round(self, group: _Group) -> None:
         seen: set[str] = set()
@@ -311,14 +328,14 @@ class Batch:
                     pause = exc.retry_after
                     if pause is None:
                         pause = _BACKOFF.backoff(group.rate_limited - 1, self._rng)
-                    group.extra_pause = max(group.extra_pause, pause)
+                    pause = self._slow_down(group, pause)
                     logger.info("list of %s is rate limited; pausing %.1fs", group.email, pause)
                     if group.rate_limited < RATE_LIMITED_ROUNDS_BEFORE_GETS:
                         return  # the account is busy: leave it alone this round
                 except SpeechError as exc:
                     group.last_error = exc
                     if isinstance(exc, APIError) and exc.retry_after is not None:
-                        group.extra_pause = max(group.extra_pause, exc.retry_after)
+                        self._slow_down(group, exc.retry_after)
                     if _is_transient(exc):
                         group.list_failures += 1
                         group.list_rest = min(2 ** (group.list_failures - 1) - 1, MAX_LIST_REST)
@@ -341,6 +358,16 @@ class Batch:
         if to_get:
             await self._get_all(group, to_get)
 
+    def _slow_down(self, group: _Group, pause: float) -> float:
+        """Make the group's next pause at least ``pause`` (a server's ``Retry-After``).
+
+        Capped like a request retry's, so that a day-long ``Retry-After`` cannot freeze a wait;
+        returns the pause taken.
+        """
+        pause = min(pause, self._api._sender.retry.max_retry_after)
+        group.extra_pause = max(group.extra_pause, pause)
+        return pause
+
     # -- sweeps ------------------------------------------------------------------------------
 
     async def _sweep(self, group: _Group, seen: set[str]) -> None:
@@ -361,7 +388,8 @@ class Batch:
         # Every job that moved moved by the same count of newer jobs: keep the median as shift.
         moves = [pos - job.norm for job, pos in sightings if job.norm is not None]
         if moves:
-            group.shift = _median(moves)
+            shift = _median(moves)
+            group.drift, group.shift = shift - group.shift, shift
         for job, pos in sightings:
             job.norm = pos - group.shift
             job.absent = False
@@ -406,15 +434,16 @@ class Batch:
             if job.norm is not None and job.swept_failed is None
         ]
         # How far the jobs of the last page read were from where they were expected: jobs
-        # created meanwhile push the rest of the list down, even while this sweep reads it.
-        shift = 0
+        # created meanwhile push the rest of the list down, even while this sweep reads it.  The
+        # first guess: as far as the list moved between the last two sweeps.
+        shift = group.drift
         for _ in range(1 + RECOVERY_PASSES):
-            windows = _plan_windows(expected, shift)
+            windows = _plan_windows(expected)
             if not windows:
                 break
-            for offset in windows:
+            for start in windows:
                 first = len(sightings)
-                await self._read(group, offset, seen, sightings, None)
+                await self._read(group, max(0, start + shift), seen, sightings, None)
                 errors = [
                     pos - (job.norm + group.shift)
                     for job, pos in sightings[first:]
@@ -516,7 +545,7 @@ class Batch:
         if job.audio_id not in group.pending:
             return
         try:
-            speech = await self._api._get(job.audio_id, self._limiter)
+            speech = await self._api._get(job.audio_id, self._limiter, self.deadline)
         except SpeechError as exc:
             if not _is_transient(exc):
                 self._deliver(group, job, exc)
@@ -524,7 +553,7 @@ class Batch:
             logger.info("poll of %s failed, waiting on: %s", job.audio_id, exc)
             job.last_error = exc
             if isinstance(exc, APIError) and exc.retry_after is not None:
-                group.extra_pause = max(group.extra_pause, exc.retry_after)
+                self._slow_down(group, exc.retry_after)
             return
         job.swept_failed = None
         await self._observe(group, job, speech)
@@ -568,9 +597,7 @@ class Batch:
         self.ready.append((job.audio_id, result))
         self.remaining -= 1
         if self._stop_on_result and not self._stop:
-            self._stop = True
-            for scope in list(self._pauses):
-                scope.cancel()
+            self._halt()
 
 
 async def wait_many(

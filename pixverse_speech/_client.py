@@ -8,7 +8,6 @@ import logging
 import math
 import os
 import random
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Literal, TypeVar
@@ -17,6 +16,7 @@ import anyio
 import httpx
 
 from . import _timing
+from ._checks import as_float, shown
 from ._converter import structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, check_text, decode_created
 from ._download import DEFAULT_CHUNK_SIZE, Writable
@@ -35,7 +35,8 @@ from ._exceptions import (
 )
 from ._http import Secret, Sender
 from ._models import Speech, SpeechModels, SpeechPage, Voice, VoiceList
-from ._paths import check_audio_id, speech_path
+from ._paging import SpeechIterator
+from ._paths import check_audio_id, check_audio_ids, speech_path
 from ._polling import PollSchedule
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -67,7 +68,7 @@ def _check_int(name: str, value: object, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {shown(value)}")
     return value
 
 
@@ -87,9 +88,10 @@ def _check_timeout(value: object) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"timeout must be a number of seconds or None, got {type(value).__name__}")
-    if math.isnan(value) or value <= 0:
-        raise ValueError(f"timeout must be positive, got {value!r}")
-    return None if math.isinf(value) else float(value)
+    seconds = as_float("timeout", value)
+    if math.isnan(seconds) or seconds <= 0:
+        raise ValueError(f"timeout must be positive, got {shown(value)}")
+    return None if math.isinf(seconds) else seconds
 
 
 def _check_request_timeout(value: object) -> httpx.Timeout:
@@ -97,17 +99,24 @@ def _check_request_timeout(value: object) -> httpx.Timeout:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"timeout must be a number of seconds or an httpx.Timeout, got {value!r}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"timeout must be a positive number of seconds, got {value!r}")
-    return httpx.Timeout(float(value))
+    seconds = as_float("timeout", value)
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"timeout must be a positive number of seconds, got {shown(value)}")
+    return httpx.Timeout(seconds)
 
 
 def _check_base_url(value: object) -> str:
     if not isinstance(value, (str, httpx.URL)):
         raise TypeError(f"base_url must be a string, got {type(value).__name__}")
-    url = httpx.URL(str(value))
+    try:
+        url = httpx.URL(str(value))
+        port = url.port
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc}): {str(value)!r}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an absolute http(s) URL, got {str(value)!r}")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"base_url has a port outside 1-65535: {str(value)!r}")
     if url.query or url.fragment:
         raise ValueError(f"base_url must not have a query or fragment, got {str(value)!r}")
     text = str(url)
@@ -279,9 +288,14 @@ class AsyncSpeechAPI:
         self._check_open()
         return await self._get(audio_id)
 
-    async def _get(self, audio_id: str, limiter: anyio.CapacityLimiter | None = None) -> Speech:
+    async def _get(
+        self,
+        audio_id: str,
+        limiter: anyio.CapacityLimiter | None = None,
+        deadline: float | None = None,
+    ) -> Speech:
         body = await self._sender.request(
-            "GET", speech_path(audio_id), audio_id=audio_id, limiter=limiter
+            "GET", speech_path(audio_id), audio_id=audio_id, limiter=limiter, deadline=deadline
         )
         return self._decode(body, Speech, audio_id)
 
@@ -331,49 +345,17 @@ class AsyncSpeechAPI:
 
         New jobs arriving while paging shift older ones to later offsets; a job already yielded is
         not yielded again.  Paging stops at ``has_more == false``, at an empty page or, when the
-        API does not say ``has_more``, at a short page.  Arguments are checked at the call.
+        API does not say ``has_more``, at a short page.  Arguments are checked at the call;
+        ``aclose()`` stops it.
         """
         # Checked here under their own names (and ``None`` refused: paging needs a page size).
         _check_int("page_size", page_size, minimum=1)
         _check_int("offset", offset, minimum=0)
         params = self._list_params(email, page_size, offset)
         self._check_open()
-        return self._iter_speech(params)
-
-    async def _iter_speech(self, params: dict[str, str | int]) -> AsyncIterator[Speech]:
-        page_size = int(params["limit"])
-        offset = int(params.get("offset", 0))
-        # Only ids near the page boundary can repeat, so remembering the last two pages' ids
-        # keeps memory flat however many jobs are paged through.
-        recent: deque[str] = deque(maxlen=2 * page_size)
-        recent_set: set[str] = set()
-        while True:
-            page = await self._list({**params, "offset": offset})
-            for speech in page.data:
-                if speech.audio_id is not None:
-                    if speech.audio_id in recent_set:
-                        continue
-                    if len(recent) == recent.maxlen:
-                        recent_set.discard(recent[0])
-                    recent.append(speech.audio_id)
-                    recent_set.add(speech.audio_id)
-                yield speech
-            received = len(page.data)
-            if page.has_more is False or received == 0:
-                return
-            if page.has_more is None and received < page_size:
-                return
-            following = page.next_offset
-            if following is None or following <= offset:
-                if following is not None:
-                    logger.warning(
-                        "next_offset %d does not advance past offset %d; using %d",
-                        following,
-                        offset,
-                        offset + received,
-                    )
-                following = offset + received
-            offset = following
+        return SpeechIterator(
+            lambda at: self._list({**params, "offset": at}), page_size=page_size, offset=offset
+        )
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -433,11 +415,7 @@ class AsyncSpeechAPI:
         :meth:`get` returns those).  A FAILED job is always fetched with :meth:`get`, so it has
         ``fail_code`` and ``fail_reason``.  See also :meth:`as_completed`.
         """
-        if isinstance(audio_ids, str):
-            raise TypeError("audio_ids must be an iterable of ids, not a single string")
-        ids = [
-            check_audio_id(audio_id, name=f"audio_ids[{i}]") for i, audio_id in enumerate(audio_ids)
-        ]
+        ids = check_audio_ids(audio_ids)
         limit = _check_int("concurrency", concurrency, minimum=1)
         options = _WaitOptions.checked(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
@@ -468,11 +446,7 @@ class AsyncSpeechAPI:
         once.  ``timeout`` is one deadline for the whole iteration, counted from the first item
         asked for.  Arguments are checked at the call.
         """
-        if isinstance(audio_ids, str):
-            raise TypeError("audio_ids must be an iterable of ids, not a single string")
-        ids = [
-            check_audio_id(audio_id, name=f"audio_ids[{i}]") for i, audio_id in enumerate(audio_ids)
-        ]
+        ids = check_audio_ids(audio_ids)
         limit = _check_int("concurrency", concurrency, minimum=1)
         options = _WaitOptions.checked(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
@@ -503,13 +477,15 @@ class AsyncSpeechAPI:
                 # The deadline also cuts short a request (and its retries) in flight.
                 with anyio.move_on_after(remaining):
                     try:
-                        speech = await self._get(audio_id, limiter)
+                        speech = await self._get(audio_id, limiter, deadline)
                     except SpeechError as exc:
                         if not _is_transient(exc):
                             raise
                         logger.info("poll of %s failed, waiting on: %s", audio_id, exc)
                         last_error = exc
                         if isinstance(exc, APIError) and exc.retry_after is not None:
+                            # The server said when to come back; the wait's deadline (never
+                            # passed: see the sleep below) bounds it.
                             extra_pause = exc.retry_after
             if speech is not None:
                 key = (speech.audio_status, speech.audio_status_name, speech.audio_status_final)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from ._checks import as_float, shown
 from ._converter import structure
 from ._exceptions import ResponseDecodeError
 from ._model_rules import (
@@ -80,17 +81,23 @@ def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+#: Far beyond any setting's range; larger integers are refused before they are formatted.
+_LARGEST_SETTING = 10**18
+
+
 def _checked_number(name: str, value: object, *, integer: bool) -> int | float:
     # bool is an int in Python, never a volume or a pitch here.
     if integer:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+        if abs(int(value)) > _LARGEST_SETTING:
+            raise ValueError(f"{name} is out of range: {shown(value)}")
         return int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    number = float(value)
+    number = as_float(name, value)  # type: ignore[arg-type]  # numbers.Real converts
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
     return int(value) if isinstance(value, numbers.Integral) else number
 
 
@@ -120,11 +127,11 @@ def _setting(name: str, value: object, rules: ModelRules | None, model: str) -> 
         if not rule.low <= number <= rule.high:
             raise ValueError(
                 f"{name} must be between {rule.low:g} and {rule.high:g} for model {model!r}, "
-                f"got {value!r}"
+                f"got {shown(value)}"
             )
     elif isinstance(rule, Choice):
         if value not in rule.values:
-            raise ValueError(f"{name} must be one of {', '.join(rule.values)}, got {value!r}")
+            raise ValueError(f"{name} must be one of {', '.join(rule.values)}, got {shown(value)}")
     else:
         assert isinstance(rule, Flag)
     return text
@@ -219,7 +226,7 @@ def build_create_request(
         jobs = _checked_number("max_jobs", max_jobs, integer=True)
         low, high = MAX_JOBS_RANGE
         if not low <= jobs <= high:
-            raise ValueError(f"max_jobs must be between {low} and {high}, got {max_jobs!r}")
+            raise ValueError(f"max_jobs must be between {low} and {high}, got {shown(max_jobs)}")
         fields.append(("maxJobs", str(jobs)))
     return CreateRequest(tuple(fields), name)
 

@@ -157,7 +157,7 @@ def _source(source: object) -> tuple[str, int | None, str | None]:
     except httpx.InvalidURL:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"the audio URL must be an absolute http(s) URL, got {url!r}")
+        raise ValueError(f"speech_or_url must be an absolute http(s) URL, got {url!r}")
     return str(parsed), expected, audio_id
 
 

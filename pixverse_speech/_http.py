@@ -142,8 +142,13 @@ class Sender:
         audio_id: str | None = None,
         retry_scope: RetryScope = "any",
         limiter: anyio.CapacityLimiter | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        """Send one request, retrying as the policy allows; return its decoded JSON body."""
+        """Send one request, retrying as the policy allows; return its decoded JSON body.
+
+        ``deadline`` (on the active timing's clock) is the caller's: no retry starts after it,
+        so the error is raised instead of a pause that would outlast it.
+        """
         url = self.base_url + path
         attempt = 0
         while True:
@@ -153,6 +158,12 @@ class Sender:
                 )
             except SpeechError as exc:
                 pause = self._pause_after(exc, attempt, retry_scope)
+                if (
+                    pause is not None
+                    and deadline is not None
+                    and _timing.current().now() + pause >= deadline
+                ):
+                    pause = None
                 if pause is None:
                     if retry_scope == "unsent":
                         exc.job_may_exist = _may_have_taken_effect(exc)

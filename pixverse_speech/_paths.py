@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["check_audio_id", "speech_path"]
+__all__ = ["check_audio_id", "check_audio_ids", "speech_path"]
 
 # RFC 3986 pchar, less "%": unreserved, sub-delims, ":" and "@".
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
@@ -24,6 +24,19 @@ def check_audio_id(audio_id: object, *, name: str = "audio_id") -> str:
     if not audio_id.strip():
         raise ValueError(f"{name} must not be empty or blank, got {audio_id!r}")
     return audio_id
+
+
+def check_audio_ids(audio_ids: object) -> list[str]:
+    """Every id of an iterable, each checked; a ``TypeError``/``ValueError`` naming the bad one."""
+    if isinstance(audio_ids, (str, bytes)):
+        raise TypeError("audio_ids must be an iterable of ids, not a single string")
+    try:
+        items = iter(audio_ids)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(
+            f"audio_ids must be an iterable of ids, got {type(audio_ids).__name__}"
+        ) from None
+    return [check_audio_id(audio_id, name=f"audio_ids[{i}]") for i, audio_id in enumerate(items)]
 
 
 def quote_segment(value: str) -> str:

@@ -13,15 +13,18 @@ from collections.abc import Iterator
 
 import attrs
 
+from ._checks import as_float, shown
+
 __all__ = ["PollSchedule"]
 
 
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number of seconds, got {value!r}")
-    return float(value)
+    seconds = as_float(name, value)
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{name} must be a positive finite number of seconds, got {shown(value)}")
+    return seconds
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,7 @@ from pixverse_speech import (
 from pixverse_speech._batch import account_of
 from pixverse_speech.testing import FakeClock, FakeSpeechAPI, Fault
 
-from ._support import LIST_PATH, Detections, client, gets, lists
+from ._support import LIST, LIST_PATH, Detections, client, gets, lists
 
 pytestmark = pytest.mark.anyio
 
@@ -396,3 +396,35 @@ async def test_transient_server_errors_are_kept_as_last_error(
     assert isinstance(result, WaitTimeoutError)
     assert isinstance(result.last_error, ServerError)
     assert result.__cause__ is result.last_error
+
+
+async def test_over_a_real_socket() -> None:
+    """Served on 127.0.0.1 in real time: jobs are swept over keep-alive connections, none lost."""
+    fake = FakeSpeechAPI(queued_for=0.05)
+    ids = [fake.add_job(generating_for=0.1 + 0.01 * n) for n in range(60)]
+    failed = fake.add_job(generating_for=0.2, outcome="failed")
+    with fake.serve() as base_url:
+        async with AsyncSpeechAPI(fake.token, base_url=base_url) as api:
+            results = await api.wait_many(
+                [*ids, failed], timeout=20.0, poll_interval=0.05, max_poll_interval=0.1
+            )
+    assert all(isinstance(r, Speech) and r.is_completed for r in results[:-1])
+    last = results[-1]
+    assert isinstance(last, Speech)
+    assert last.fail_reason
+    assert [r.path for r in gets(fake)] == [LIST + failed]
+
+
+async def test_aclose_during_wait_many_raises_runtime_error(fake: FakeSpeechAPI) -> None:
+    """Closing the client while wait_many waits ends it with a plain RuntimeError."""
+    ids = [fake.add_job(generating_for=1e6) for _ in range(5)]
+    api = client(fake)
+
+    async def close_soon() -> None:
+        await anyio.sleep(0.05)
+        await api.aclose()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(close_soon)
+        with pytest.raises(RuntimeError, match="closed"):
+            await api.wait_many(ids, poll_interval=0.01, max_poll_interval=0.01, timeout=None)

@@ -176,7 +176,7 @@ def test_token_never_printed(served: tuple[FakeSpeechAPI, str]) -> None:
 
 
 def test_demo_in_process() -> None:
-    """`demo --json` runs against the in-process fake, ends as scripted, recovers from its faults."""
+    """`demo --json` runs on the in-process fake, ends as scripted and recovers from its faults."""
     out, err = io.StringIO(), io.StringIO()
     code = main(["demo", "--json", "--speed", "8"], stdout=out, stderr=err)
     assert code == EXIT_OK, err.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -16,10 +17,8 @@ from pixverse_speech import _timing
 # every property failure into an INTERNALERROR hiding it.  Import it once here, quietly.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    try:
+    with contextlib.suppress(ImportError):  # libcst is optional
         import hypothesis.extra._patching  # noqa: F401
-    except ImportError:  # pragma: no cover - libcst is optional
-        pass
 
 _TALLIES = pytest.StashKey[list[str]]()
 

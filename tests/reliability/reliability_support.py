@@ -38,12 +38,25 @@ async def settled_tasks(baseline: int, *, within: float = 2.0) -> int:
 
     A task that was cancelled may need a few loop iterations to finish unwinding.
     """
-    with anyio.move_on_after(within):
-        while live_tasks() > baseline:
-            await anyio.sleep(0.005)
+    for _ in range(int(within / 0.005)):
+        if live_tasks() <= baseline:
+            break
+        await anyio.sleep(0.005)
     return live_tasks()
 
 
 def open_fds() -> int:
     """How many file descriptors this process has open."""
     return len(os.listdir("/proc/self/fd"))
+
+
+async def settled_fds(baseline: int, *, within: float = 3.0) -> int:
+    """The open descriptor count once it is back to ``baseline`` or ``within`` seconds passed.
+
+    The served fake's thread closes its sockets as it shuts down, a moment after the ``with``.
+    """
+    for _ in range(int(within / 0.02)):
+        if open_fds() <= baseline:
+            break
+        await anyio.sleep(0.02)
+    return open_fds()

@@ -13,20 +13,22 @@ from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
 import anyio
+import anyio.lowlevel
 import pytest
-from reliability_support import live_tasks, open_fds, settled_tasks
+from reliability_support import live_tasks, open_fds, settled_fds, settled_tasks
 
 from pixverse_speech import AsyncSpeechAPI
-from pixverse_speech.testing import Fault, FakeSpeechAPI
+from pixverse_speech.testing import FakeSpeechAPI, Fault
 
 pytestmark = pytest.mark.anyio
 
 #: Cancellation points per operation and backend (in-process), and over the served socket.
 POINTS = 30
 SERVED_POINTS = 12
-#: How long a delay fault holds a response, and the latest moment a cancellation comes.
+#: How long a delay fault holds a response, and the latest moment a cancellation comes (a
+#: single get is over sooner than paging or waiting, so it is cancelled sooner).
 HOLD = 0.02
-LATEST = 0.08
+LATEST = {"get": 0.03, "iter_speech": 0.08, "wait_until_final": 0.08, "wait_many": 0.08}
 #: How long after its cancel scope's deadline an operation may take to return: loose, since
 #: the machine may be busy, yet far below any poll interval or request timeout involved.
 PROMPT = 0.5
@@ -43,8 +45,8 @@ class Jobs:
         for _ in range(40):
             self.fake.add_job()
         self.pending = [self.fake.add_job(queued_for=3_600) for _ in range(6)]
-        # Half the requests are held back: most cancellations land with a request in flight.
-        self.fake.inject(Fault.delay(HOLD), probability=0.5)
+        # Most requests are held back: most cancellations land with a request in flight.
+        self.fake.inject(Fault.delay(HOLD), probability=0.7)
 
 
 async def op_get(api: AsyncSpeechAPI, jobs: Jobs) -> object:
@@ -56,7 +58,8 @@ async def op_iter_speech(api: AsyncSpeechAPI, jobs: Jobs) -> object:
     async with aclosing(api.iter_speech(page_size=5)) as speeches:
         async for speech in speeches:
             seen.append(speech)
-            await anyio.sleep(0)  # a consumer that awaits: cancellation may land between items
+            # A consumer that awaits: a cancellation may land between items too.
+            await anyio.lowlevel.checkpoint()
     return seen
 
 
@@ -79,16 +82,17 @@ OPERATIONS: dict[str, Operation] = {
 
 
 async def cancel_repeatedly(
-    api: AsyncSpeechAPI, jobs: Jobs, operation: Operation, rng: random.Random, points: int
+    api: AsyncSpeechAPI, jobs: Jobs, name: str, rng: random.Random, points: int
 ) -> int:
     """Run ``operation`` ``points`` times, each cancelled at a random moment; count cancellations.
 
     After each: it returned promptly, nothing it started is still running, and a get succeeds.
     """
+    operation = OPERATIONS[name]
     baseline = live_tasks()
     cancelled = 0
     for point in range(points):
-        delay = rng.uniform(0.0, LATEST)
+        delay = rng.uniform(0.0, LATEST[name])
         started = time.perf_counter()
         with anyio.move_on_after(delay) as scope:
             await operation(api, jobs)
@@ -120,9 +124,9 @@ async def test_cancelled_operation_returns_promptly_and_leaves_nothing(
         timeout=5.0,
     ) as api:
         rng = seeded(anyio_backend, name)
-        cancelled = await cancel_repeatedly(api, jobs, OPERATIONS[name], rng, POINTS)
-    # Waits never finish here; a get or a paging often does before its moment comes.
-    assert cancelled >= (POINTS if name.startswith("wait") else 1)
+        cancelled = await cancel_repeatedly(api, jobs, name, rng, POINTS)
+    # Waits never finish here; a get or a paging sometimes does before its moment comes.
+    assert cancelled >= (POINTS if name.startswith("wait") else POINTS // 10)
 
 
 async def test_cancellations_over_a_socket_leave_the_pool_usable(
@@ -138,28 +142,23 @@ async def test_cancellations_over_a_socket_leave_the_pool_usable(
         async with AsyncSpeechAPI(
             jobs.fake.token, base_url=base_url, max_connections=2, timeout=5.0
         ) as api:
-            for name, operation in OPERATIONS.items():
+            for name in OPERATIONS:
                 rng = seeded(anyio_backend, "served", name)
-                await cancel_repeatedly(api, jobs, operation, rng, SERVED_POINTS)
+                await cancel_repeatedly(api, jobs, name, rng, SERVED_POINTS)
             # Both pool slots at once: no slot was leaked by a cancelled request.
             async with anyio.create_task_group() as tg:
                 for _ in range(2):
                     tg.start_soon(api.get, jobs.done)
     assert await settled_tasks(tasks_before) == tasks_before
-    with anyio.move_on_after(3.0):
-        while open_fds() > fds_before:
-            await anyio.sleep(0.02)
-    assert open_fds() <= fds_before, "sockets left open"
+    assert await settled_fds(fds_before) <= fds_before, "sockets left open"
 
 
 async def test_leaving_iter_speech_without_aclosing_leaves_nothing_behind(
     anyio_backend: str,
 ) -> None:
-    """Breaking out of (or cancelling) a plain ``async for`` over iter_speech leaves nothing behind.
-
-    No task, and no unfinished async generator for the event loop to finalize later: trio warns
-    (ResourceWarning) about every one that is garbage collected before it was exhausted.
-    """
+    """Breaking out of (or cancelling) a plain async for over iter_speech leaves nothing behind."""
+    # Nothing means no task, and no unfinished async generator for the event loop to finalize
+    # later: trio warns (ResourceWarning) about each one garbage collected before it was exhausted.
     jobs = Jobs(seed=11)
     async with AsyncSpeechAPI(
         jobs.fake.token, base_url="http://fake/v2/", transport=jobs.fake.transport()

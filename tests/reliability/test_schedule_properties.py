@@ -92,7 +92,9 @@ header_texts = (
     | st.from_regex(r"\A\s*[-+]?[0-9]{0,12}(\.[0-9]{0,6})?([eE][-+]?[0-9]{1,4})?\s*\Z")
     | st.sampled_from(["nan", "NaN", "inf", "-inf", "1e400", "-0", "0", "0.05", "", " 7 "])
     | st.datetimes(
-        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.just(timezone.utc),
     ).map(lambda d: format_datetime(d, usegmt=True))
 )
 
@@ -124,7 +126,9 @@ def test_retry_after_of_any_header_is_none_or_a_finite_pause(
 @given(
     # Years from 1900: the email date parser reads years below 100 as two-digit years (RFC 2822).
     when=st.datetimes(
-        min_value=datetime(1900, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)
+        min_value=datetime(1900, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.just(timezone.utc),
     ),
     shift=st.integers(-86_400, 86_400),
 )
@@ -212,7 +216,8 @@ class VirtualClock:
         return self.time
 
     async def sleep(self, seconds: float) -> None:
-        assert seconds >= 0 and math.isfinite(seconds), f"asked to sleep {seconds!r}"
+        assert seconds >= 0, f"asked to sleep {seconds!r}"
+        assert math.isfinite(seconds), f"asked to sleep {seconds!r}"
         self.sleeps.append(seconds)
         self.time += seconds
         await anyio.lowlevel.checkpoint()
@@ -233,7 +238,9 @@ def wait_cases(draw: st.DrawFn) -> WaitCase:
     # At most ~40 polls at the longest interval (plus the growth to it): each poll is a real
     # request through httpx and respx, about a millisecond.
     timeout = draw(st.floats(min_value=0.01, max_value=min(3_600.0, 40 * max_poll_interval)))
-    return WaitCase(timeout, poll_interval, max_poll_interval, tuple(draw(st.lists(answers, max_size=40))))
+    return WaitCase(
+        timeout, poll_interval, max_poll_interval, tuple(draw(st.lists(answers, max_size=40)))
+    )
 
 
 class Poller:
@@ -261,7 +268,9 @@ async def run_wait(case: WaitCase, *, max_retries: int) -> tuple[object, Virtual
         router.get(f"pixverse/speech/{AUDIO_ID}").mock(side_effect=poller)
         async with (
             httpx.AsyncClient(verify=SSL_CONTEXT) as http,
-            AsyncSpeechAPI(TOKEN, base_url=BASE_URL, max_retries=max_retries, http_client=http) as api,
+            AsyncSpeechAPI(
+                TOKEN, base_url=BASE_URL, max_retries=max_retries, http_client=http
+            ) as api,
         ):
             outcome: object
             try:
@@ -280,10 +289,14 @@ async def run_wait(case: WaitCase, *, max_retries: int) -> tuple[object, Virtual
 @settings(DETERMINISTIC, max_examples=120)
 @given(case=wait_cases())
 @example(
-    case=WaitCase(timeout=10.0, poll_interval=1.0, max_poll_interval=2.0, script=(Answer("429", 30.0),))
+    case=WaitCase(
+        timeout=10.0, poll_interval=1.0, max_poll_interval=2.0, script=(Answer("429", 30.0),)
+    )
 )
 @example(
-    case=WaitCase(timeout=100.0, poll_interval=1.0, max_poll_interval=5.0, script=(Answer("503", 7.0),))
+    case=WaitCase(
+        timeout=100.0, poll_interval=1.0, max_poll_interval=5.0, script=(Answer("503", 7.0),)
+    )
 )
 async def test_wait_never_sleeps_past_its_deadline(case: WaitCase) -> None:
     """A wait's pauses sum to at most its timeout; each is <= max_poll_interval or a Retry-After."""
@@ -318,7 +331,9 @@ async def test_wait_never_sleeps_past_its_deadline(case: WaitCase) -> None:
 @example(
     # Three 503s in a row: the request's own retry pauses (0.25-0.5 s, 0.5-1 s, 1-2 s) run on
     # past the 1 s deadline when nothing but the event loop's clock enforces it.
-    case=WaitCase(timeout=1.0, poll_interval=0.5, max_poll_interval=0.5, script=(Answer("503"),) * 4)
+    case=WaitCase(
+        timeout=1.0, poll_interval=0.5, max_poll_interval=0.5, script=(Answer("503"),) * 4
+    )
 )
 async def test_wait_with_request_retries_never_sleeps_past_its_deadline(case: WaitCase) -> None:
     """With the default request retries too, a wait's pauses sum to at most its timeout."""
@@ -331,13 +346,13 @@ async def test_wait_with_request_retries_never_sleeps_past_its_deadline(case: Wa
 @settings(DETERMINISTIC, max_examples=60)
 @given(case=wait_cases())
 @example(
-    case=WaitCase(timeout=1.0, poll_interval=0.5, max_poll_interval=0.5, script=(Answer("503"),) * 9)
+    case=WaitCase(
+        timeout=1.0, poll_interval=0.5, max_poll_interval=0.5, script=(Answer("503"),) * 9
+    )
 )
 async def test_wait_with_retries_ends_at_its_deadline(case: WaitCase) -> None:
-    """With request retries (backoff, Retry-After) too, the wait ends by its deadline, not later.
-
-    Real timing on trio's mock clock: the deadline's cancel scope also cuts a retry pause short.
-    """
+    """On the event loop's (mock) clock, a wait with request retries ends by its deadline."""
+    # Real timing on trio's mock clock: the deadline's cancel scope cuts a retry pause short too.
     sleeps: list[float] = []
 
     async def sleep(seconds: float) -> None:
