@@ -361,10 +361,9 @@ class Batch:
     def _slow_down(self, group: _Group, pause: float) -> float:
         """Make the group's next pause at least ``pause`` (a server's ``Retry-After``).
 
-        Capped like a request retry's, so that a day-long ``Retry-After`` cannot freeze a wait;
-        returns the pause taken.
+        Not capped, as in a single wait: the server said when to come back, and the batch's
+        deadline bounds the pause.  Returns the pause taken.
         """
-        pause = min(pause, self._api._sender.retry.max_retry_after)
         group.extra_pause = max(group.extra_pause, pause)
         return pause
 
