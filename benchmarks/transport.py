@@ -20,7 +20,7 @@ Clients, all on asyncio:
 ``response.json()``.  "server CPU" is the served fake's CPU use while the clients ran (100 % means
 the server, not the client, set the pace).
 
-    python benchmarks/transport.py [--repeats 3] [--quick]
+    python benchmarks/transport.py [--repeats 5] [--quick]
 """
 
 from __future__ import annotations
@@ -199,6 +199,51 @@ async def run_all(server: Server, repeats: int, levels: tuple[int, ...], scale: 
     return results
 
 
+async def pool_check(server: Server, in_flight: int = 1000) -> str:
+    """Calls launched at once with a 1 s pool timeout: does any wait that long in httpx's pool?"""
+    url, headers = _urls(server, "get")
+    timeout = httpx.Timeout(10.0, pool=1.0)
+    rows = []
+
+    async def raw() -> tuple[list[object], float]:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            started = time.perf_counter()
+            outcomes = await asyncio.gather(
+                *(http.get(url, headers=headers) for _ in range(in_flight)), return_exceptions=True
+            )
+            return outcomes, time.perf_counter() - started
+
+    async def ours(transport: str | None) -> tuple[list[object], float]:
+        async with AsyncSpeechAPI(
+            token=server.token,
+            base_url=server.base_url,
+            timeout=timeout,
+            max_retries=0,  # a pool timeout fails its call instead of hiding in a retry
+            transport=transport,  # type: ignore[arg-type]
+        ) as api:
+            audio_id = server.audio_ids[0]
+            started = time.perf_counter()
+            outcomes = await asyncio.gather(
+                *(api.get(audio_id) for _ in range(in_flight)), return_exceptions=True
+            )
+            return outcomes, time.perf_counter() - started
+
+    for name, run in (
+        ("httpx, default limits (100 connections)", raw),
+        ("client (httpx), default max_connections=20", lambda: ours(None)),
+        ("client (aiohttp), default max_connections=20", lambda: ours("aiohttp")),
+    ):
+        outcomes, wall = await run()
+        kinds: Counter[str] = Counter()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                cause = outcome.__cause__ or outcome
+                kinds[type(cause).__name__] += 1
+        failed = ", ".join(f"{n:,} {k}" for k, n in kinds.items()) or "none"
+        rows.append([name, f"{wall:.1f}", failed])
+    return md_table([f"{in_flight:,} gets at once, pool timeout 1 s", "wall s", "failed"], rows)
+
+
 def _rate(runs: list[Run]) -> str:
     failures: Counter[str] = Counter()
     for run in runs:
@@ -274,7 +319,7 @@ def report(results: dict, levels: tuple[int, ...]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="a fifth of the calls, one repeat")
     args = parser.parse_args(argv)
     repeats, scale = (1, 0.2) if args.quick else (args.repeats, 1.0)
@@ -282,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with served_fake() as server:
         results = asyncio.run(run_all(server, repeats, LEVELS, scale))
+        pools = asyncio.run(pool_check(server))
     print("## Transport: calls per second and client CPU per call")
     print()
     print(f"Machine: {machine()}.")
@@ -292,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(report(results, LEVELS))
+    print("### Pool timeouts: 1,000 calls launched at once")
+    print()
+    print(pools)
+    print()
     print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return 0
 
