@@ -71,7 +71,12 @@ def batch_exit_code(results: list[Speech | SpeechError]) -> int:
 
 
 def report_batch(
-    ids: list[str], results: list[Speech | SpeechError], out: Output, started: float
+    ids: list[str],
+    results: list[Speech | SpeechError],
+    out: Output,
+    started: float,
+    *,
+    title: str = "",
 ) -> int:
     """Print the outcome of a batch wait, one row or JSON line per id; return the exit code."""
     if out.json_lines:
@@ -89,7 +94,7 @@ def report_batch(
                 rows.append([audio_id, result.status_name, detail or "-"])
             else:
                 rows.append([audio_id, type(result).__name__, str(result)])
-        out.table(["AUDIO ID", "RESULT", "DETAIL"], rows)
+        out.table(["AUDIO ID", "RESULT", "DETAIL"], rows, title=title)
         out.message(str(Summary(results, time.monotonic() - started)))
     return batch_exit_code(results)
 

@@ -13,8 +13,9 @@ import time
 from .._client import AsyncSpeechAPI
 from .._models import Speech
 from ..testing import FakeSpeechAPI, Fault
+from ._commands import report_batch
 from ._output import Output
-from ._progress import Progress, Summary
+from ._progress import Progress
 
 __all__ = ["run_demo"]
 
@@ -97,16 +98,9 @@ async def run_demo(out: Output, *, speed: float = 1.0) -> int:
                 on_update=progress.update,
             )
 
-    seconds = time.monotonic() - started
+    report_batch(ids, results, out, started, title="4. Results")
     recovered = _recovered(fake)
     if out.json_lines:
-        from .._converter import to_wire
-        from ._output import error_record
-
-        for audio_id, result in zip(ids, results, strict=True):
-            out.json(
-                to_wire(result) if isinstance(result, Speech) else error_record(result, audio_id)
-            )
         out.json(
             {
                 "summary": {
@@ -114,20 +108,11 @@ async def run_demo(out: Output, *, speed: float = 1.0) -> int:
                     "requests": len(fake.requests),
                     "faults_injected": fake.faults_injected,
                     "faults_recovered": recovered,
-                    "seconds": round(seconds, 2),
+                    "seconds": round(time.monotonic() - started, 2),
                 }
             }
         )
     else:
-        rows = []
-        for audio_id, result in zip(ids, results, strict=True):
-            if isinstance(result, Speech):
-                detail = result.url if result.is_completed else result.fail_reason
-                rows.append([audio_id, result.status_name, detail or "-"])
-            else:
-                rows.append([audio_id, type(result).__name__, str(result)])
-        out.table(["AUDIO ID", "RESULT", "DETAIL"], rows, title="4. Results")
-        out.message(str(Summary(results, seconds)))
         out.message(
             f"{len(fake.requests)} requests to the fake for {len(ids)} jobs; "
             f"{fake.faults_injected} faults injected, {recovered} recovered by a later retry"
