@@ -1,8 +1,8 @@
-"""Small pieces shared by every argument check: safe conversions and safe quoting of bad values."""
+"""The argument checks shared across the package, and safe quoting of bad values in their errors."""
 
 from __future__ import annotations
 
-__all__ = ["as_float", "shown"]
+__all__ = ["as_float", "check_int", "check_text", "shown"]
 
 
 def shown(value: object, limit: int = 60) -> str:
@@ -26,3 +26,21 @@ def as_float(name: str, value: int | float) -> float:
         return float(value)
     except OverflowError:
         raise ValueError(f"{name} is too large: {shown(value)}") from None
+
+
+def check_text(name: str, value: object) -> str:
+    """A required string that is not empty or blank."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty or blank, got {value!r}")
+    return value
+
+
+def check_int(name: str, value: object, *, minimum: int) -> int:
+    """An integer (never a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {shown(value)}")
+    return value

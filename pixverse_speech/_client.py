@@ -16,9 +16,9 @@ import anyio
 import httpx
 
 from . import _timing
-from ._checks import as_float, shown
+from ._checks import as_float, check_int, check_text, shown
 from ._converter import structure
-from ._create import CREATE_PATH, CreateRequest, build_create_request, check_text, decode_created
+from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
 from ._download import DEFAULT_CHUNK_SIZE, Writable
 from ._download import download as _download_audio
 from ._exceptions import (
@@ -64,22 +64,8 @@ def _is_transient(exc: SpeechError) -> bool:
     return isinstance(exc, APIError) and exc.status_code == 408
 
 
-def _check_int(name: str, value: object, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {shown(value)}")
-    return value
-
-
 def _check_email(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"email must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"email must not be empty or blank, got {value!r}")
-    return value
+    return None if value is None else check_text("email", value)
 
 
 def _check_timeout(value: object) -> float | None:
@@ -202,8 +188,8 @@ class AsyncSpeechAPI:
         self._email = _check_email(email)
         self._base_url = _check_base_url(base_url)
         request_timeout = _check_request_timeout(timeout)
-        retries = _check_int("max_retries", max_retries, minimum=0)
-        pool = _check_int("max_connections", max_connections, minimum=1)
+        retries = check_int("max_retries", max_retries, minimum=0)
+        pool = check_int("max_connections", max_connections, minimum=1)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
@@ -323,9 +309,9 @@ class AsyncSpeechAPI:
         if account is not None:
             params["email"] = account
         if limit is not None:
-            params["limit"] = _check_int("limit", limit, minimum=1)
+            params["limit"] = check_int("limit", limit, minimum=1)
         if offset is not None:
-            params["offset"] = _check_int("offset", offset, minimum=0)
+            params["offset"] = check_int("offset", offset, minimum=0)
         return params
 
     async def _list(self, params: dict[str, str | int]) -> SpeechPage:
@@ -349,8 +335,8 @@ class AsyncSpeechAPI:
         ``aclose()`` stops it.
         """
         # Checked here under their own names (and ``None`` refused: paging needs a page size).
-        _check_int("page_size", page_size, minimum=1)
-        _check_int("offset", offset, minimum=0)
+        check_int("page_size", page_size, minimum=1)
+        check_int("offset", offset, minimum=0)
         params = self._list_params(email, page_size, offset)
         self._check_open()
         return SpeechIterator(
@@ -416,7 +402,7 @@ class AsyncSpeechAPI:
         ``fail_code`` and ``fail_reason``.  See also :meth:`as_completed`.
         """
         ids = check_audio_ids(audio_ids)
-        limit = _check_int("concurrency", concurrency, minimum=1)
+        limit = check_int("concurrency", concurrency, minimum=1)
         options = _WaitOptions.checked(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
@@ -447,7 +433,7 @@ class AsyncSpeechAPI:
         asked for.  Arguments are checked at the call.
         """
         ids = check_audio_ids(audio_ids)
-        limit = _check_int("concurrency", concurrency, minimum=1)
+        limit = check_int("concurrency", concurrency, minimum=1)
         options = _WaitOptions.checked(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
@@ -638,7 +624,7 @@ class AsyncSpeechAPI:
             reply_ref=reply_ref,
             max_jobs=max_jobs,
         )
-        tries = 1 + _check_int("resubmit", resubmit, minimum=0)
+        tries = 1 + check_int("resubmit", resubmit, minimum=0)
         options = _WaitOptions.checked(timeout, poll_interval, max_poll_interval, on_update, False)
         self._check_open()
         created: builtins.list[str] = []

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._checks import as_float, shown
+from ._checks import as_float, check_text, shown
 from ._converter import structure
 from ._exceptions import ResponseDecodeError
 from ._model_rules import (
@@ -36,7 +36,6 @@ __all__ = [
     "CREATE_PATH",
     "CreateRequest",
     "build_create_request",
-    "check_text",
     "decode_created",
 ]
 
@@ -63,15 +62,6 @@ class CreateRequest:
     def form(self) -> dict[str, tuple[None, str]]:
         """The fields as httpx ``files=`` entries without a file name: plain multipart fields."""
         return {name: (None, value) for name, value in self.fields}
-
-
-def check_text(name: str, value: object) -> str:
-    """A required string that is not empty or blank."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"{name} must not be empty or blank, got {value!r}")
-    return value
 
 
 def _number_text(value: float) -> str:

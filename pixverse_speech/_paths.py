@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ._checks import check_text
+
 __all__ = ["check_audio_id", "check_audio_ids", "speech_path"]
 
 # RFC 3986 pchar, less "%": unreserved, sub-delims, ":" and "@".
@@ -19,11 +21,7 @@ _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 
 def check_audio_id(audio_id: object, *, name: str = "audio_id") -> str:
     """``audio_id`` if it is a non-blank string, else a ``TypeError``/``ValueError`` naming it."""
-    if not isinstance(audio_id, str):
-        raise TypeError(f"{name} must be a string, got {type(audio_id).__name__}")
-    if not audio_id.strip():
-        raise ValueError(f"{name} must not be empty or blank, got {audio_id!r}")
-    return audio_id
+    return check_text(name, audio_id)
 
 
 def check_audio_ids(audio_ids: object) -> list[str]:
