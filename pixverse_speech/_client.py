@@ -16,6 +16,7 @@ import anyio
 import httpx
 
 from . import _timing
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._checks import as_float, check_int, check_text, shown
 from ._converter import structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
@@ -160,13 +161,18 @@ class AsyncSpeechAPI:
     :param token: the useapi.net API token; ``None`` reads ``USEAPI_TOKEN``.
     :param email: the account email used by list calls that do not name one.
     :param base_url: the API root, ``https://api.useapi.net/v2/``.
-    :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.
+    :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.  A number bounds
+        each attempt as a whole (connecting, sending, and receiving the headers and the whole
+        body): an attempt that takes longer raises :class:`APITimeoutError`.  An
+        ``httpx.Timeout`` keeps httpx's meaning: a limit per phase and per network read.
     :param max_retries: retries of one request on a transient failure; ``0`` disables them.
     :param max_connections: the most requests this client has in flight at once; more wait their
         turn in the client.  Also the pool size of the ``httpx.AsyncClient`` it creates.
     :param transport: ``"aiohttp"`` for the faster aiohttp-backed transport (asyncio only, needs
         the ``aiohttp`` extra), or an ``httpx.AsyncBaseTransport`` such as the fake API's
         ``fake.transport()``; ``None`` is httpx's own.  Not with ``http_client``.
+    :param max_response_bytes: the cap on an API response body, counted after decompression
+        (default 16 MiB); a larger 2xx body raises :class:`ResponseDecodeError`.
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
         never closes it.  Its base URL does not apply to API calls; its default headers do, but
         for ``Authorization``, which this client sets on each API request itself.
@@ -183,6 +189,7 @@ class AsyncSpeechAPI:
         max_connections: int = 20,
         transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._token = _read_token(token)
         self._email = _check_email(email)
@@ -190,6 +197,7 @@ class AsyncSpeechAPI:
         request_timeout = _check_request_timeout(timeout)
         retries = check_int("max_retries", max_retries, minimum=0)
         pool = check_int("max_connections", max_connections, minimum=1)
+        response_cap = check_int("max_response_bytes", max_response_bytes, minimum=1)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
@@ -213,6 +221,8 @@ class AsyncSpeechAPI:
             timeout=request_timeout,
             retry=RetryPolicy(max_retries=retries),
             max_in_flight=pool,
+            attempt_timeout=None if isinstance(timeout, httpx.Timeout) else request_timeout.read,
+            max_response_bytes=response_cap,
         )
         self._rng = random.Random()
         self._closed = False
