@@ -20,7 +20,12 @@ from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._checks import as_float, check_int, check_text, shown
 from ._converter import structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
-from ._download import DEFAULT_CHUNK_SIZE, Writable
+from ._download import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_MAX_BYTES,
+    Writable,
+)
 from ._download import download as _download_audio
 from ._exceptions import (
     AccountError,
@@ -726,6 +731,8 @@ class AsyncSpeechAPI:
         destination: str | os.PathLike[str] | Writable,
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeout: float | None = DEFAULT_DOWNLOAD_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> int:
         """Stream a COMPLETED job's audio (or any audio URL) to a file; return the bytes written.
 
@@ -736,11 +743,24 @@ class AsyncSpeechAPI:
         (else :class:`DownloadSizeError`).  Connection errors, timeouts, 408, 429 and 5xx are
         retried with the client's retry policy, restarting the stream.  A job that is not
         COMPLETED or has no ``url`` raises :class:`AudioNotAvailableError` before any request;
-        other failures raise :class:`DownloadError`.
+        other failures raise :class:`DownloadError`, a file that cannot be written
+        :class:`DownloadFileError` (chained to the ``OSError``).
+
+        Bounds: reading stops with :class:`DownloadSizeError` at the first byte past the job's
+        ``file_size``, else past the ``Content-Length``, else past ``max_bytes`` (1 GiB), counted
+        after decompression.  The client's numeric ``timeout`` is a stall limit: on the headers
+        and on each chunk of the body.  ``timeout`` here (600 s; ``None``: none) bounds the whole
+        download, retries included.  Redirects are followed to http and https only, at most 5.
         """
+        seconds = _check_timeout(timeout)
         self._check_open()
         return await _download_audio(
-            self._sender, speech_or_url, destination, chunk_size=chunk_size
+            self._sender,
+            speech_or_url,
+            destination,
+            chunk_size=chunk_size,
+            timeout=seconds,
+            max_bytes=max_bytes,
         )
 
 

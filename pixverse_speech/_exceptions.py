@@ -21,7 +21,9 @@ The hierarchy::
     ├── WaitTimeoutError              a wait hit its deadline (also a ``TimeoutError``)
     └── DownloadError                 the audio could not be downloaded; ``url``, ``status_code``
         ├── AudioNotAvailableError    the job is not COMPLETED or has no ``url`` (no request made)
-        └── DownloadSizeError         the bytes received do not match the job's ``file_size``
+        ├── DownloadFileError         the file could not be written; ``errno``, ``filename``
+        └── DownloadSizeError         the bytes received do not match the job's ``file_size``,
+                                      or go past ``Content-Length`` or ``max_bytes``
 
 Every error keeps what it knows: the status, the API's own message, the response, and the
 ``audio_id`` of the job it concerns, so that a job id is never lost with the error.
@@ -53,6 +55,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DownloadError",
+    "DownloadFileError",
     "DownloadSizeError",
     "GenerationFailedError",
     "InsufficientCreditsError",
@@ -296,10 +299,31 @@ class AudioNotAvailableError(DownloadError):
     """The job has no audio to download yet: it is not COMPLETED, or it has no ``url``."""
 
 
-class DownloadSizeError(DownloadError):
-    """The number of bytes received differs from the job's ``file_size``.
+class DownloadFileError(DownloadError):
+    """The audio could not be written: a missing directory, a directory in the way, a full disk.
 
-    ``expected`` is the ``file_size``, ``received`` the bytes the media host sent.
+    The ``OSError`` is the ``__cause__``; ``errno`` and ``filename`` are copied from it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errno: int | None = None,
+        filename: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errno = errno
+        self.filename = filename
+
+
+class DownloadSizeError(DownloadError):
+    """The body is not the size it should be.
+
+    ``expected`` is what it should be (the job's ``file_size``, else the ``Content-Length``, else
+    the ``max_bytes`` cap of :meth:`~AsyncSpeechAPI.download`), ``received`` the bytes received
+    (when the body went past ``expected``: up to the chunk that did, at which reading stopped).
     """
 
     def __init__(self, message: str, *, expected: int, received: int, **kwargs: Any) -> None:
