@@ -58,6 +58,7 @@ __all__ = [
     "DEFAULT_DOWNLOAD_TIMEOUT",
     "DEFAULT_MAX_BYTES",
     "MAX_REDIRECTS",
+    "MAX_URL_LENGTH",
     "Writable",
     "download",
 ]
@@ -70,6 +71,8 @@ DEFAULT_MAX_BYTES = 1024**3
 #: The limit of a whole download, in seconds, retries included.
 DEFAULT_DOWNLOAD_TIMEOUT = 600.0
 MAX_REDIRECTS = 5
+#: The longest URL ``download()`` accepts, in characters.
+MAX_URL_LENGTH = 8_192
 
 
 def _file_error(exc: OSError, doing: str, **kwargs: Any) -> DownloadFileError:
@@ -206,9 +209,14 @@ def _source(source: object) -> tuple[str, int | None, str | None]:
         url, expected, audio_id = source, None, None
     else:
         raise TypeError(f"speech_or_url must be a Speech or a URL, got {type(source).__name__}")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(
+            f"speech_or_url is too long: a URL of {len(url):,} characters, "
+            f"at most {MAX_URL_LENGTH:,}"
+        )
     try:
         parsed = httpx.URL(url.strip())
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"speech_or_url must be an absolute http(s) URL, got {url!r}")

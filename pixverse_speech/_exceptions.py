@@ -94,6 +94,13 @@ class SpeechError(Exception):
     def __str__(self) -> str:
         return self.message + self._job_note()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default (``cls(*args)``) cannot rebuild an error whose __init__ takes keyword-only
+        # arguments or a Speech.  Rebuild from the attributes instead, without the
+        # httpx.Response: it cannot be pickled, and its request carries the API token.
+        state = {name: None if name == "response" else value for name, value in vars(self).items()}
+        return (_rebuild, (type(self), self.args, state))
+
     def _job_note(self) -> str:
         if self.job_may_exist is None:
             return ""
@@ -330,6 +337,14 @@ class DownloadSizeError(DownloadError):
         super().__init__(message, **kwargs)
         self.expected = expected
         self.received = received
+
+
+def _rebuild(cls: type[SpeechError], args: tuple[Any, ...], state: dict[str, Any]) -> SpeechError:
+    """An error unpickled: its attributes restored without running its ``__init__``."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 _BY_STATUS: dict[int, type[APIError]] = {
