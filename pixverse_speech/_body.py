@@ -133,8 +133,28 @@ class RawReader:
         stream = response.stream
         if not isinstance(stream, httpx.AsyncByteStream):
             raise TypeError("the response has no async stream")
+        self._response = response
         self._chunks = stream.__aiter__()
         self._stall = math.inf if stall is None else stall
+        self._done = False
+
+    async def aclose(self) -> None:
+        """Close the response; then run its stream's generators to their end.
+
+        Every layer of a response stream (httpx's, httpcore's) is an async generator.  Left
+        suspended when reading stops early, they would be finalised by the garbage collector
+        (trio warns about each); resumed once the connection is closed, they end at once.
+        """
+        await self._response.aclose()
+        for _ in range(3):
+            if self._done:
+                return
+            try:
+                await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+            except Exception:  # the closed stream's error: it has ended all the same
+                self._done = True
 
     async def read(self) -> bytes | None:
         """The next raw bytes, or ``None`` at the end of the body."""
@@ -142,7 +162,11 @@ class RawReader:
             try:
                 return await self._chunks.__anext__()
             except StopAsyncIteration:
+                self._done = True
                 return None
+            except BaseException:
+                self._done = True  # an exception out of a generator ends it
+                raise
         assert scope.cancelled_caught
         raise httpx.ReadTimeout(f"no data arrived for {self._stall:g}s")
 
@@ -151,6 +175,13 @@ async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool
     """The decoded body, and whether it was complete: reading stops at ``limit`` bytes."""
     inflater = Inflater.of(response)
     reader = RawReader(response)
+    try:
+        return await _read_capped(reader, inflater, limit)
+    finally:
+        await reader.aclose()
+
+
+async def _read_capped(reader: RawReader, inflater: Inflater, limit: int) -> tuple[bytes, bool]:
     body = bytearray()
 
     def take(pieces: Iterator[bytes]) -> bool:

@@ -404,23 +404,26 @@ async def _attempt(sender: Sender, job: _Job, sink: _Sink) -> int:
                 limit, source = _size_limit(response, job)
                 inflater = Inflater.of(response, job.chunk_size)
                 reader = RawReader(response, stall)
-                while True:
-                    raw = await reader.read()
-                    pieces = inflater.finish() if raw is None else inflater.feed(raw)
-                    for piece in pieces:
-                        if written + len(piece) > limit:
-                            raise DownloadSizeError(
-                                f"download of {_shown(url)} went past {limit:,} bytes, the "
-                                f"{source}; stopped after {written + len(piece):,} bytes",
-                                expected=limit,
-                                received=written + len(piece),
-                                url=url,
-                                audio_id=audio_id,
-                            )
-                        await sink.write(piece)
-                        written += len(piece)
-                    if raw is None:
-                        break
+                try:
+                    while True:
+                        raw = await reader.read()
+                        pieces = inflater.finish() if raw is None else inflater.feed(raw)
+                        for piece in pieces:
+                            if written + len(piece) > limit:
+                                raise DownloadSizeError(
+                                    f"download of {_shown(url)} went past {limit:,} bytes, the "
+                                    f"{source}; stopped after {written + len(piece):,} bytes",
+                                    expected=limit,
+                                    received=written + len(piece),
+                                    url=url,
+                                    audio_id=audio_id,
+                                )
+                            await sink.write(piece)
+                            written += len(piece)
+                        if raw is None:
+                            break
+                finally:
+                    await reader.aclose()
             finally:
                 await response.aclose()
     except DownloadFileError as exc:
