@@ -36,7 +36,7 @@ def trickling_body(interval: float) -> Any:
 async def test_get_timeout_3_against_a_byte_a_second_ends_within_3_5_s(
     serve: Any, client: Any
 ) -> None:
-    """get() with timeout=3, max_retries=0 against a body sent a byte a second: APITimeoutError in < 3.5 s."""
+    """get(timeout=3, max_retries=0), body sent a byte a second: APITimeoutError within 3.5 s."""
     server = serve(trickling_body(1.0))
     async with client(server, timeout=3, max_retries=0) as api:
         started = time.monotonic()
