@@ -172,7 +172,7 @@ class RawReader:
 
 
 async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """The decoded body, and whether it was complete: reading stops at ``limit`` bytes."""
+    """The decoded body and ``True``; or ``b""`` and ``False`` once it goes past ``limit`` bytes."""
     inflater = Inflater.of(response)
     reader = RawReader(response)
     try:
@@ -187,15 +187,16 @@ async def _read_capped(reader: RawReader, inflater: Inflater, limit: int) -> tup
     def take(pieces: Iterator[bytes]) -> bool:
         for piece in pieces:
             if len(body) + len(piece) > limit:
-                body.extend(piece[: limit - len(body)])
                 return False
             body.extend(piece)
         return True
 
     while (raw := await reader.read()) is not None:
         if not take(inflater.feed(raw)):
-            return bytes(body), False
-    return bytes(body), take(inflater.finish())
+            return b"", False
+    if not take(inflater.finish()):
+        return b"", False
+    return bytes(body), True
 
 
 def text_of(response: httpx.Response, content: bytes) -> str:
