@@ -22,8 +22,7 @@ The hierarchy::
     └── DownloadError                 the audio could not be downloaded; ``url``, ``status_code``
         ├── AudioNotAvailableError    the job is not COMPLETED or has no ``url`` (no request made)
         ├── DownloadFileError         the file could not be written; ``errno``, ``filename``
-        └── DownloadSizeError         the bytes received do not match the job's ``file_size``,
-                                      or go past ``Content-Length`` or ``max_bytes``
+        └── DownloadSizeError         the body's size is wrong (``file_size``, ``max_bytes``...)
 
 Every error keeps what it knows: the status, the API's own message, the response, and the
 ``audio_id`` of the job it concerns, so that a job id is never lost with the error.
