@@ -103,6 +103,10 @@ async def _acquire(limiter: anyio.CapacityLimiter) -> None:
         await limiter.acquire()
 
 
+#: How much of a body that is not JSON is looked at for an excerpt of it, in bytes.
+_TEXT_WINDOW = 8 * 1024
+
+
 def _excerpt(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -335,13 +339,26 @@ class Sender:
             response._content = content
         return response, content, complete
 
+    def _shown(self, response: httpx.Response, content: bytes) -> str:
+        """The start of a body that is not JSON, for a message: the token masked, then cut.
+
+        Only a window is decoded and masked (splitting a 16 MiB body into words could take
+        gigabytes); the window's last token-length of characters is dropped, since a token cut
+        by the window's end would escape the mask.
+        """
+        window = content[:_TEXT_WINDOW]
+        text = self.token.redact(text_of(response, window))
+        if len(content) > len(window):
+            text = text[: -len(self.token.get().encode())]
+        return _excerpt(text)
+
     def _decode(self, response: httpx.Response, content: bytes, audio_id: str | None) -> Any:
         try:
             return json.loads(content)
         except (ValueError, UnicodeDecodeError, RecursionError):
             # RecursionError: JSON nested deeper than the interpreter's recursion limit.
             content_type = response.headers.get("content-type", "no content type")
-            body = _excerpt(self.token.redact(text_of(response, content))) or "an empty body"
+            body = self._shown(response, content) or "an empty body"
             raise ResponseDecodeError(
                 f"HTTP {response.status_code}: the body is not JSON ({content_type}): {body}",
                 response=response,
@@ -358,12 +375,15 @@ class Sender:
             body = json.loads(content) if content else None
         except (ValueError, UnicodeDecodeError, RecursionError):
             # Mask the token before cutting: an excerpt could end inside it.
-            message = _excerpt(self.token.redact(text_of(response, content)))
+            message = self._shown(response, content)
         if body is not None:
             # The body is kept on the error (and pickled with it): mask an echoed token there too.
-            dumped = json.dumps(body)
-            if self.token.redact(dumped) != dumped:
-                body = json.loads(self.token.redact(dumped))
+            try:
+                dumped = json.dumps(body)
+                if self.token.redact(dumped) != dumped:
+                    body = json.loads(self.token.redact(dumped))
+            except (ValueError, RecursionError):  # nested about as deep as Python can go
+                body = None
         if isinstance(body, dict):
             error = body.get("error")
             if isinstance(error, str) and error:

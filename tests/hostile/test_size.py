@@ -207,3 +207,19 @@ async def test_download_past_content_length_is_refused(serve: Any, client: Any) 
         with contextlib.suppress(SpeechError):
             await api.download(server.url("/media/a.mp3"), sink)
     assert len(sink.getvalue()) <= 1000
+
+
+async def test_large_non_json_body_is_excerpted_within_bounds(serve: Any, client: Any) -> None:
+    """A 15 MiB body of words that is not JSON gives a short excerpt, without a memory blow-up."""
+    server = serve(answer(200, b"a " * (15 * MIB // 2)))
+    async with client(server) as api:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseDecodeError) as caught:
+                await api.get(AUDIO_ID)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert "not JSON" in str(caught.value)
+    assert len(str(caught.value)) < 400
+    assert peak < 64 * MIB, f"peak {peak / MIB:.1f} MiB"
