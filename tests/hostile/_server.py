@@ -38,9 +38,10 @@ class Reply:
         self._writer = writer
 
     async def hold(self, seconds: float) -> None:
-        """Send nothing for ``seconds``, or until the client hangs up."""
+        """Send nothing for ``seconds``; ``ConnectionError`` as soon as the client hangs up."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._reader.read(), seconds)
+            raise ConnectionError("the client hung up")
 
     async def send(self, data: bytes) -> None:
         self._writer.write(data)
@@ -50,7 +51,7 @@ class Reply:
         """``data`` one byte at a time, ``interval`` seconds apart."""
         for i in range(len(data)):
             await self.send(data[i : i + 1])
-            await asyncio.sleep(interval)
+            await self.hold(interval)
 
     async def respond(
         self, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None
