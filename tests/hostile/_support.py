@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from functools import cache
@@ -49,10 +48,6 @@ def gzip_bomb(inflated: int) -> bytes:
     parts = [compressor.compress(block) for _ in range(inflated >> 20)]
     parts.append(compressor.flush())
     return b"".join(parts)
-
-
-def gunzipped(data: bytes) -> bytes:
-    return gzip.decompress(data)
 
 
 async def endless_chunked(reply: Reply, limit: int, content_type: str = "application/json") -> bool:
