@@ -106,7 +106,13 @@ class AiohttpTransport(_UpstreamTransport):
         except httpx.RequestNotRead:
             stream = request.stream
             assert isinstance(stream, httpx.AsyncByteStream)
-            data = stream
+            if isinstance(stream, httpx.ByteStream):
+                # Bytes in a stream, as httpx gives a redirected request: sent as a stream,
+                # aiohttp would frame them chunked, giving a GET a body ("0\r\n\r\n") that
+                # desynchronises a kept-alive connection.
+                data = b"".join([chunk async for chunk in stream]) or None
+            else:
+                data = stream
             request.headers.pop("transfer-encoding", None)  # aiohttp frames the body itself
         proxy = self.proxy
         try:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = ["as_float", "check_int", "check_text", "shown"]
 
 
-def shown(value: object, limit: int = 60) -> str:
+def shown(value: object, limit: int = 60, redact: Callable[[str], str] | None = None) -> str:
     """``repr(value)`` for an error message: shortened, and safe for any value.
 
-    ``repr`` itself can fail (an integer of more than 4,300 digits) or be enormous; neither may
-    cost the user the message that names their mistake.
+    ``repr`` itself can fail (an integer of more than 4,300 digits, a list nested too deep) or be
+    enormous; neither may cost the user the message that names their mistake.  ``redact`` masks
+    secrets, before the cut: masked after it, a secret cut in two would show its first part.
     """
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         return f"<an integer of {value.bit_length()} bits>"
     try:
-        text = repr(value)
+        text = repr(redact(value) if redact is not None and isinstance(value, str) else value)
     except Exception:  # a broken __repr__ must not hide the real error
         return f"<{type(value).__name__} object>"
+    if redact is not None:
+        text = redact(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

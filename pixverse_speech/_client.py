@@ -16,10 +16,16 @@ import anyio
 import httpx
 
 from . import _timing
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._checks import as_float, check_int, check_text, shown
 from ._converter import structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
-from ._download import DEFAULT_CHUNK_SIZE, Writable
+from ._download import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_MAX_BYTES,
+    Writable,
+)
 from ._download import download as _download_audio
 from ._exceptions import (
     AccountError,
@@ -160,13 +166,18 @@ class AsyncSpeechAPI:
     :param token: the useapi.net API token; ``None`` reads ``USEAPI_TOKEN``.
     :param email: the account email used by list calls that do not name one.
     :param base_url: the API root, ``https://api.useapi.net/v2/``.
-    :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.
+    :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.  A number bounds
+        each attempt as a whole (connecting, sending, and receiving the headers and the whole
+        body): an attempt that takes longer raises :class:`APITimeoutError`.  An
+        ``httpx.Timeout`` keeps httpx's meaning: a limit per phase and per network read.
     :param max_retries: retries of one request on a transient failure; ``0`` disables them.
     :param max_connections: the most requests this client has in flight at once; more wait their
         turn in the client.  Also the pool size of the ``httpx.AsyncClient`` it creates.
     :param transport: ``"aiohttp"`` for the faster aiohttp-backed transport (asyncio only, needs
         the ``aiohttp`` extra), or an ``httpx.AsyncBaseTransport`` such as the fake API's
         ``fake.transport()``; ``None`` is httpx's own.  Not with ``http_client``.
+    :param max_response_bytes: the cap on an API response body, counted after decompression
+        (default 16 MiB); a larger 2xx body raises :class:`ResponseDecodeError`.
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
         never closes it.  Its base URL does not apply to API calls; its default headers do, but
         for ``Authorization``, which this client sets on each API request itself.
@@ -183,6 +194,7 @@ class AsyncSpeechAPI:
         max_connections: int = 20,
         transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._token = _read_token(token)
         self._email = _check_email(email)
@@ -190,6 +202,7 @@ class AsyncSpeechAPI:
         request_timeout = _check_request_timeout(timeout)
         retries = check_int("max_retries", max_retries, minimum=0)
         pool = check_int("max_connections", max_connections, minimum=1)
+        response_cap = check_int("max_response_bytes", max_response_bytes, minimum=1)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
@@ -213,6 +226,8 @@ class AsyncSpeechAPI:
             timeout=request_timeout,
             retry=RetryPolicy(max_retries=retries),
             max_in_flight=pool,
+            attempt_timeout=None if isinstance(timeout, httpx.Timeout) else request_timeout.read,
+            max_response_bytes=response_cap,
         )
         self._rng = random.Random()
         self._closed = False
@@ -716,6 +731,8 @@ class AsyncSpeechAPI:
         destination: str | os.PathLike[str] | Writable,
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeout: float | None = DEFAULT_DOWNLOAD_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> int:
         """Stream a COMPLETED job's audio (or any audio URL) to a file; return the bytes written.
 
@@ -726,11 +743,24 @@ class AsyncSpeechAPI:
         (else :class:`DownloadSizeError`).  Connection errors, timeouts, 408, 429 and 5xx are
         retried with the client's retry policy, restarting the stream.  A job that is not
         COMPLETED or has no ``url`` raises :class:`AudioNotAvailableError` before any request;
-        other failures raise :class:`DownloadError`.
+        other failures raise :class:`DownloadError`, a file that cannot be written
+        :class:`DownloadFileError` (chained to the ``OSError``).
+
+        Bounds: reading stops with :class:`DownloadSizeError` at the first byte past the job's
+        ``file_size``, else past the ``Content-Length``, else past ``max_bytes`` (1 GiB), counted
+        after decompression.  The client's numeric ``timeout`` is a stall limit: on the headers
+        and on each chunk of the body.  ``timeout`` here (600 s; ``None``: none) bounds the whole
+        download, retries included.  Redirects are followed to http and https only, at most 5.
         """
+        seconds = _check_timeout(timeout)
         self._check_open()
         return await _download_audio(
-            self._sender, speech_or_url, destination, chunk_size=chunk_size
+            self._sender,
+            speech_or_url,
+            destination,
+            chunk_size=chunk_size,
+            timeout=seconds,
+            max_bytes=max_bytes,
         )
 
 

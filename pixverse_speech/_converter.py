@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._checks import shown
 from ._exceptions import ResponseDecodeError
 from ._models import (
     AudioStatus,
@@ -38,9 +40,13 @@ def _type_error(expected: str, value: object) -> TypeError:
     return TypeError(f"expected {expected}, got {type(value).__name__} {_excerpt(value)}")
 
 
-def _excerpt(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _excerpt(value: object) -> str:
+    # Masked before it is cut (see shown); structure() sets the mask for the values it decodes.
+    return shown(value, 60, _REDACT.get())
+
+
+#: The mask of the :func:`structure` call under way: the hooks quote the values they refuse.
+_REDACT: ContextVar[Callable[[str], str] | None] = ContextVar("_REDACT", default=None)
 
 
 def _structure_str(value: object, _: type) -> str:
@@ -265,6 +271,7 @@ def structure(
 
     ``redact`` masks secrets in the error message, which quotes the offending value.
     """
+    mask = _REDACT.set(redact)
     try:
         return _structure_record(obj, cls)
     except Exception as exc:
@@ -276,6 +283,8 @@ def structure(
             field=field or None,
             audio_id=audio_id,
         ) from exc
+    finally:
+        _REDACT.reset(mask)
 
 
 def to_wire(obj: object) -> dict[str, Any]:

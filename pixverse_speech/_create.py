@@ -221,11 +221,6 @@ def build_create_request(
     return CreateRequest(tuple(fields), name)
 
 
-def _excerpt(value: object, limit: int = 120) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _masked(text: str, redact: Callable[[str], str] | None) -> str:
     return redact(text) if redact is not None else text
 
@@ -240,7 +235,9 @@ def decode_created(body: object, *, redact: Callable[[str], str] | None = None) 
     if not isinstance(audio_id, str) or not audio_id.strip():
         error = ResponseDecodeError(
             _masked(
-                f"POST speech/create answered without a usable audio_id: {_excerpt(body)}", redact
+                "POST speech/create answered without a usable audio_id: "
+                + shown(body, 120, redact),
+                redact,
             ),
             field="audio_id",
         )

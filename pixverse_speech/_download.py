@@ -11,7 +11,14 @@
 * A file object gets the chunks through its own ``write``, called in the event-loop thread (an
   awaitable result, as from an async file, is awaited); it is left open and holds whatever was
   received when the download fails.
-* The size is checked against the job's ``file_size`` when known.
+* The size is bounded: reading stops with :class:`DownloadSizeError` at the first byte past the
+  job's ``file_size``, else past the ``Content-Length``, else past ``max_bytes`` (1 GiB), counted
+  after decompression, which is done in bounded steps (``_body``).
+* Time is bounded: the client's numeric ``timeout`` is a stall limit on the headers and on each
+  chunk of the body, and ``timeout`` (600 s) is the limit of the whole download, retries included.
+* Only http and https redirects are followed, at most :data:`MAX_REDIRECTS` of them; any other is
+  a :class:`DownloadError` at once.
+* A file-system failure is a :class:`DownloadFileError` chained to the ``OSError``.
 * Transient failures (connection errors, timeouts, 408, 429, 5xx) are retried with the client's
   retry policy, honouring ``Retry-After``; a retry restarts the stream from the beginning, which a
   file object allows only when it is seekable (it is rewound and truncated) or nothing was
@@ -21,28 +28,63 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import inspect
 import logging
+import math
 import os
 import secrets
-from collections.abc import AsyncIterator
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import anyio
 import anyio.to_thread
 import httpx
 
 from . import _timing
-from ._exceptions import AudioNotAvailableError, DownloadError, DownloadSizeError
+from ._body import ACCEPT_ENCODING, Inflater, RawReader
+from ._checks import check_int
+from ._exceptions import (
+    AudioNotAvailableError,
+    DownloadError,
+    DownloadFileError,
+    DownloadSizeError,
+)
 from ._http import Sender
 from ._models import Speech
 from ._retry import RETRY_STATUSES, parse_retry_after
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "Writable", "download"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_DOWNLOAD_TIMEOUT",
+    "DEFAULT_MAX_BYTES",
+    "MAX_REDIRECTS",
+    "MAX_URL_LENGTH",
+    "Writable",
+    "download",
+]
 
 logger = logging.getLogger("pixverse_speech")
 
 DEFAULT_CHUNK_SIZE = 64 * 1024
+#: The cap on a download whose size neither the job nor the media host states.
+DEFAULT_MAX_BYTES = 1024**3
+#: The limit of a whole download, in seconds, retries included.
+DEFAULT_DOWNLOAD_TIMEOUT = 600.0
+MAX_REDIRECTS = 5
+#: The longest URL ``download()`` accepts, in characters.
+MAX_URL_LENGTH = 8_192
+
+
+def _file_error(exc: OSError, doing: str, **kwargs: Any) -> DownloadFileError:
+    """The error for a failed file-system call, keeping the ``OSError``'s ``errno``."""
+    error = DownloadFileError(
+        f"download failed: could not {doing}: {exc}",
+        errno=exc.errno,
+        filename=None if exc.filename is None else str(exc.filename),
+        **kwargs,
+    )
+    error.__cause__ = exc
+    return error
 
 
 class Writable(Protocol):
@@ -78,14 +120,20 @@ class _FileSink:
         return True
 
     async def restart(self) -> None:
-        await anyio.to_thread.run_sync(self._truncate)
+        try:
+            await anyio.to_thread.run_sync(self._truncate)
+        except OSError as exc:
+            raise _file_error(exc, "rewind the temporary file") from exc
 
     def _truncate(self) -> None:
         self.file.seek(0)
         self.file.truncate()
 
     async def write(self, chunk: bytes) -> None:
-        await anyio.to_thread.run_sync(self.file.write, chunk)
+        try:
+            await anyio.to_thread.run_sync(self.file.write, chunk)
+        except OSError as exc:
+            raise _file_error(exc, "write the temporary file") from exc
 
 
 class _ObjectSink:
@@ -114,11 +162,20 @@ class _ObjectSink:
 
     async def restart(self) -> None:
         if self.written and self.start is not None:
-            self.target.seek(self.start)  # type: ignore[attr-defined]
-            self.target.truncate()  # type: ignore[attr-defined]
+            try:
+                self.target.seek(self.start)  # type: ignore[attr-defined]
+                self.target.truncate()  # type: ignore[attr-defined]
+            except OSError as exc:
+                raise _file_error(exc, "rewind the file object") from exc
         self.written = 0
 
     async def write(self, chunk: bytes) -> None:
+        try:
+            await self._write(chunk)
+        except OSError as exc:
+            raise _file_error(exc, "write to the file object") from exc
+
+    async def _write(self, chunk: bytes) -> None:
         remaining = chunk
         while remaining:
             result = self.target.write(remaining)
@@ -152,9 +209,14 @@ def _source(source: object) -> tuple[str, int | None, str | None]:
         url, expected, audio_id = source, None, None
     else:
         raise TypeError(f"speech_or_url must be a Speech or a URL, got {type(source).__name__}")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(
+            f"speech_or_url is too long: a URL of {len(url):,} characters, "
+            f"at most {MAX_URL_LENGTH:,}"
+        )
     try:
         parsed = httpx.URL(url.strip())
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"speech_or_url must be an absolute http(s) URL, got {url!r}")
@@ -180,28 +242,59 @@ async def download(
     destination: str | os.PathLike[str] | Writable,
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    timeout: float | None = DEFAULT_DOWNLOAD_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> int:
-    """Stream ``source``'s audio into ``destination``; return the number of bytes written."""
+    """Stream ``source``'s audio into ``destination``; return the number of bytes written.
+
+    ``timeout`` (seconds, ``None`` for none; checked by the caller) bounds the whole download.
+    """
     url, expected, audio_id = _source(source)
     size = _check_chunk_size(chunk_size)
+    job = _Job(url, size, expected, check_int("max_bytes", max_bytes, minimum=1), audio_id)
     if isinstance(destination, (str, os.PathLike)):
         path = os.fspath(destination)
         if not isinstance(path, str):
             raise TypeError("destination must be a str path, a path object or a file object")
-        return await _to_path(sender, url, path, size, expected, audio_id)
-    if not callable(getattr(destination, "write", None)):
+        work = _to_path(sender, job, path)
+    elif not callable(getattr(destination, "write", None)):
         raise TypeError(
             "destination must be a path or a binary file object with write(), "
             f"got {type(destination).__name__}"
         )
-    sink = _ObjectSink(destination)
-    return await _fetch(sender, url, sink, size, expected, audio_id)
+    else:
+        work = _fetch(sender, job, _ObjectSink(destination))
+    with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
+        return await work
+    assert scope.cancelled_caught
+    raise DownloadError(
+        f"download of {_shown(url)} took longer than timeout={timeout:g}s",
+        url=url,
+        audio_id=audio_id,
+    )
+
+
+class _Job:
+    """What one download is about: checked once, shared by its attempts."""
+
+    __slots__ = ("audio_id", "chunk_size", "expected", "max_bytes", "url")
+
+    def __init__(
+        self, url: str, chunk_size: int, expected: int | None, max_bytes: int, audio_id: str | None
+    ) -> None:
+        self.url = url
+        self.chunk_size = chunk_size
+        self.expected = expected
+        self.max_bytes = max_bytes
+        self.audio_id = audio_id
 
 
 def _open_temporary(path: str) -> tuple[IO[bytes], str]:
     """A new, empty file beside ``path``, created with the usual permissions (umask applies)."""
     if os.path.isdir(path):
-        raise IsADirectoryError(f"destination {path!r} is a directory; name the file to write")
+        raise IsADirectoryError(
+            errno.EISDIR, "the destination is a directory; name the file to write", path
+        )
     directory, name = os.path.split(os.path.abspath(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
@@ -218,17 +311,26 @@ def _flush(file: IO[bytes]) -> None:
     os.fsync(file.fileno())
 
 
-async def _to_path(
-    sender: Sender, url: str, path: str, chunk_size: int, expected: int | None, audio_id: str | None
-) -> int:
-    file, temporary = await anyio.to_thread.run_sync(_open_temporary, path)
+async def _to_path(sender: Sender, job: _Job, path: str) -> int:
+    where = {"url": job.url, "audio_id": job.audio_id}
+    try:
+        file, temporary = await anyio.to_thread.run_sync(_open_temporary, path)
+    except OSError as exc:
+        raise _file_error(exc, f"write {path!r}", **where) from exc
     try:
         try:
-            written = await _fetch(sender, url, _FileSink(file), chunk_size, expected, audio_id)
-            await anyio.to_thread.run_sync(_flush, file)
+            written = await _fetch(sender, job, _FileSink(file))
+            try:
+                await anyio.to_thread.run_sync(_flush, file)
+            except OSError as exc:
+                raise _file_error(exc, "flush the temporary file", **where) from exc
         finally:
-            file.close()
-        await anyio.to_thread.run_sync(os.replace, temporary, path)
+            with contextlib.suppress(OSError):  # a failed flush is already reported
+                file.close()
+        try:
+            await anyio.to_thread.run_sync(os.replace, temporary, path)
+        except OSError as exc:
+            raise _file_error(exc, f"move the file into place at {path!r}", **where) from exc
     except BaseException:
         # Also on cancellation: plain calls, since nothing can be awaited in a cancelled scope.
         with contextlib.suppress(OSError):
@@ -237,19 +339,13 @@ async def _to_path(
     return written
 
 
-async def _fetch(
-    sender: Sender,
-    url: str,
-    sink: _Sink,
-    chunk_size: int,
-    expected: int | None,
-    audio_id: str | None,
-) -> int:
-    """Stream ``url`` into ``sink``, retrying transient failures from the start."""
+async def _fetch(sender: Sender, job: _Job, sink: _Sink) -> int:
+    """Stream the job's URL into ``sink``, retrying transient failures from the start."""
+    url, expected, audio_id = job.url, job.expected, job.audio_id
     attempt = 0
     while True:
         try:
-            written = await _attempt(sender, url, sink, chunk_size, audio_id)
+            written = await _attempt(sender, job, sink)
         except _Transient as failure:
             pause = sender.retry.pause(attempt, failure.retry_after, sender.rng)
             if pause is None or not sink.can_restart():
@@ -278,17 +374,21 @@ async def _fetch(
         return written
 
 
-async def _attempt(
-    sender: Sender, url: str, sink: _Sink, chunk_size: int, audio_id: str | None
-) -> int:
+async def _attempt(sender: Sender, job: _Job, sink: _Sink) -> int:
+    url, audio_id = job.url, job.audio_id
     client = sender.client
-    request = client.build_request("GET", url, timeout=sender.timeout)
+    request = client.build_request(
+        "GET", url, timeout=sender.timeout, headers={"Accept-Encoding": ACCEPT_ENCODING}
+    )
     # Whatever defaults the client carries, the media host gets no credentials.
     request.headers.pop("Authorization", None)
+    # A numeric timeout bounds each wait for data: the headers, then every chunk of the body.
+    stall = sender.attempt_timeout
     written = 0
+    sender.loop.check()
     try:
         async with sender.limiter:
-            response = await client.send(request, stream=True, auth=None, follow_redirects=True)
+            response = await _open(sender, request, job, stall)
             try:
                 if not response.is_success:
                     error = DownloadError(
@@ -301,12 +401,37 @@ async def _attempt(
                     if response.status_code in RETRY_STATUSES:
                         raise _Transient(error, parse_retry_after(response.headers))
                     raise error
-                chunks: AsyncIterator[bytes] = response.aiter_bytes(chunk_size)
-                async for chunk in chunks:
-                    await sink.write(chunk)
-                    written += len(chunk)
+                limit, source = _size_limit(response, job)
+                inflater = Inflater.of(response, job.chunk_size)
+                reader = RawReader(response, stall)
+                try:
+                    while True:
+                        raw = await reader.read()
+                        pieces = inflater.finish() if raw is None else inflater.feed(raw)
+                        for piece in pieces:
+                            if written + len(piece) > limit:
+                                raise DownloadSizeError(
+                                    f"download of {_shown(url)} went past {limit:,} bytes, the "
+                                    f"{source}; stopped after {written + len(piece):,} bytes",
+                                    expected=limit,
+                                    received=written + len(piece),
+                                    url=url,
+                                    audio_id=audio_id,
+                                )
+                            await sink.write(piece)
+                            written += len(piece)
+                        if raw is None:
+                            break
+                finally:
+                    await reader.aclose()
             finally:
                 await response.aclose()
+    except DownloadFileError as exc:
+        if exc.url is None:  # raised by a sink, which does not know what it downloads
+            exc.url = url
+            exc.audio_id = audio_id
+            exc.audio_ids = (audio_id,) if audio_id else ()
+        raise
     except httpx.RequestError as exc:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         error = DownloadError(
@@ -315,8 +440,54 @@ async def _attempt(
             url=url,
             audio_id=audio_id,
         )
-        if not isinstance(exc, httpx.TransportError):  # a bad encoding, too many redirects
+        if not isinstance(exc, httpx.TransportError):  # a bad encoding
             raise error from exc
         error.__cause__ = exc
         raise _Transient(error) from exc
     return written
+
+
+async def _open(
+    sender: Sender, request: httpx.Request, job: _Job, stall: float | None
+) -> httpx.Response:
+    """Send ``request``, following at most :data:`MAX_REDIRECTS` http(s) redirects."""
+    for hop in range(MAX_REDIRECTS + 1):
+        with anyio.move_on_after(math.inf if stall is None else stall) as scope:
+            response = await sender.client.send(
+                request, stream=True, auth=None, follow_redirects=False
+            )
+        if scope.cancelled_caught:
+            raise httpx.ReadTimeout(f"no answer within {stall:g}s", request=request)
+        following = response.next_request
+        if following is None:
+            return response
+        await response.aclose()
+        if following.url.scheme not in ("http", "https"):
+            raise DownloadError(
+                f"download of {_shown(job.url)} was redirected to a {following.url.scheme}: URL; "
+                "only http and https are followed",
+                url=job.url,
+                status_code=response.status_code,
+                audio_id=job.audio_id,
+            )
+        if hop == MAX_REDIRECTS:
+            raise DownloadError(
+                f"download of {_shown(job.url)} was redirected more than {MAX_REDIRECTS} times",
+                url=job.url,
+                status_code=response.status_code,
+                audio_id=job.audio_id,
+            )
+        following.headers.pop("Authorization", None)
+        request = following
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _size_limit(response: httpx.Response, job: _Job) -> tuple[int, str]:
+    """The most bytes the body may have, and where that figure comes from."""
+    if job.expected is not None:
+        return job.expected, "job's file_size"
+    length = response.headers.get("content-length", "")
+    # A Content-Length counts the encoded bytes: it bounds the decoded ones only without coding.
+    if length.isdigit() and "content-encoding" not in response.headers:
+        return int(length), "Content-Length"
+    return job.max_bytes, "max_bytes cap"

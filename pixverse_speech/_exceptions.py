@@ -21,7 +21,8 @@ The hierarchy::
     ├── WaitTimeoutError              a wait hit its deadline (also a ``TimeoutError``)
     └── DownloadError                 the audio could not be downloaded; ``url``, ``status_code``
         ├── AudioNotAvailableError    the job is not COMPLETED or has no ``url`` (no request made)
-        └── DownloadSizeError         the bytes received do not match the job's ``file_size``
+        ├── DownloadFileError         the file could not be written; ``errno``, ``filename``
+        └── DownloadSizeError         the body's size is wrong (``file_size``, ``max_bytes``...)
 
 Every error keeps what it knows: the status, the API's own message, the response, and the
 ``audio_id`` of the job it concerns, so that a job id is never lost with the error.
@@ -53,6 +54,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DownloadError",
+    "DownloadFileError",
     "DownloadSizeError",
     "GenerationFailedError",
     "InsufficientCreditsError",
@@ -90,6 +92,13 @@ class SpeechError(Exception):
 
     def __str__(self) -> str:
         return self.message + self._job_note()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default (``cls(*args)``) cannot rebuild an error whose __init__ takes keyword-only
+        # arguments or a Speech.  Rebuild from the attributes instead, without the
+        # httpx.Response: it cannot be pickled, and its request carries the API token.
+        state = {name: None if name == "response" else value for name, value in vars(self).items()}
+        return (_rebuild, (type(self), self.args, state))
 
     def _job_note(self) -> str:
         if self.job_may_exist is None:
@@ -296,16 +305,45 @@ class AudioNotAvailableError(DownloadError):
     """The job has no audio to download yet: it is not COMPLETED, or it has no ``url``."""
 
 
-class DownloadSizeError(DownloadError):
-    """The number of bytes received differs from the job's ``file_size``.
+class DownloadFileError(DownloadError):
+    """The audio could not be written: a missing directory, a directory in the way, a full disk.
 
-    ``expected`` is the ``file_size``, ``received`` the bytes the media host sent.
+    The ``OSError`` is the ``__cause__``; ``errno`` and ``filename`` are copied from it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errno: int | None = None,
+        filename: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errno = errno
+        self.filename = filename
+
+
+class DownloadSizeError(DownloadError):
+    """The body is not the size it should be.
+
+    ``expected`` is what it should be (the job's ``file_size``, else the ``Content-Length``, else
+    the ``max_bytes`` cap of :meth:`~AsyncSpeechAPI.download`), ``received`` the bytes received
+    (when the body went past ``expected``: up to the chunk that did, at which reading stopped).
     """
 
     def __init__(self, message: str, *, expected: int, received: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.expected = expected
         self.received = received
+
+
+def _rebuild(cls: type[SpeechError], args: tuple[Any, ...], state: dict[str, Any]) -> SpeechError:
+    """An error unpickled: its attributes restored without running its ``__init__``."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

@@ -18,6 +18,13 @@ import anyio
 import httpx
 
 from . import _timing
+from ._body import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AttemptTimeout,
+    read_capped,
+    text_of,
+)
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -26,6 +33,7 @@ from ._exceptions import (
     SpeechError,
     error_for_status,
 )
+from ._loop import LoopBinding
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 __all__ = ["Secret", "Sender"]
@@ -95,6 +103,10 @@ async def _acquire(limiter: anyio.CapacityLimiter) -> None:
         await limiter.acquire()
 
 
+#: How much of a body that is not JSON is looked at for an excerpt of it, in bytes.
+_TEXT_WINDOW = 8 * 1024
+
+
 def _excerpt(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -112,15 +124,23 @@ class Sender:
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         max_in_flight: int,
+        attempt_timeout: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.client = client
         self.base_url = base_url
         self.token = token
         self.timeout = timeout
+        #: The limit on one whole attempt (connect to last body byte), for a numeric timeout.
+        self.attempt_timeout = attempt_timeout
+        self.max_response_bytes = max_response_bytes
         self.retry = retry
         self.max_in_flight = max_in_flight
         self.rng = random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
+        # Its connections and its limiter belong to the first loop that uses it: on another one
+        # they would fail obscurely ("Event loop is closed") and leak sockets.
+        self.loop = LoopBinding()
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -219,9 +239,12 @@ class Sender:
             headers={
                 "Authorization": f"Bearer {self.token.get()}",
                 "Accept": "application/json",
+                # Only what _body can inflate in bounded steps.
+                "Accept-Encoding": ACCEPT_ENCODING,
             },
             timeout=self.timeout,
         )
+        self.loop.check()
         started = time.perf_counter()
         try:
             if limiter is not None:
@@ -229,12 +252,16 @@ class Sender:
             try:
                 await _acquire(self.limiter)
                 try:
-                    response = await self.client.send(request)
+                    response, content, complete = await self._exchange(request)
                 finally:
                     self.limiter.release()
             finally:
                 if limiter is not None:
                     limiter.release()
+        except AttemptTimeout as exc:
+            raise APITimeoutError(
+                f"{method} {request.url.path} timed out: {exc}", audio_id=audio_id
+            ) from exc
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"{method} {request.url.path} timed out ({type(exc).__name__})", audio_id=audio_id
@@ -271,31 +298,92 @@ class Sender:
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
+        if not complete:
+            cap = f"the body is larger than max_response_bytes ({self.max_response_bytes:,} bytes)"
+            if response.is_success:
+                raise ResponseDecodeError(
+                    f"HTTP {response.status_code}: {cap}", response=response, audio_id=audio_id
+                )
+            # An error status keeps its error (and its retry rules); the body is not decoded.
+            raise self._error(response, b"", audio_id, note=cap)
         if response.is_success:
-            return self._decode(response, audio_id)
-        raise self._error(response, audio_id)
+            return self._decode(response, content, audio_id)
+        raise self._error(response, content, audio_id)
 
-    def _decode(self, response: httpx.Response, audio_id: str | None) -> Any:
+    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes, bool]:
+        """Send ``request`` and read its body within the caps: the response, body, completeness.
+
+        A numeric timeout bounds the whole exchange (httpx's own applies to each read, so a
+        server sending a byte at a time could hold it for ever); an ``httpx.Timeout`` keeps
+        httpx's per-phase meaning only.
+        """
+        if self.attempt_timeout is None:
+            return await self._send_and_read(request)
+        with anyio.move_on_after(self.attempt_timeout) as scope:
+            return await self._send_and_read(request)
+        assert scope.cancelled_caught
+        raise AttemptTimeout(
+            f"the request and its answer took longer than timeout={self.attempt_timeout:g}s",
+            request=request,
+        )
+
+    async def _send_and_read(self, request: httpx.Request) -> tuple[httpx.Response, bytes, bool]:
+        # Streamed, so that the body is inflated and counted by _body, never whole by httpx.
+        response = await self.client.send(request, stream=True)
         try:
-            return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+            content, complete = await read_capped(response, self.max_response_bytes)
+        finally:
+            await response.aclose()
+        if complete:
+            # What response.content would have held, for those who look at error.response.
+            response._content = content
+        return response, content, complete
+
+    def _shown(self, response: httpx.Response, content: bytes) -> str:
+        """The start of a body that is not JSON, for a message: the token masked, then cut.
+
+        Only a window is decoded and masked (splitting a 16 MiB body into words could take
+        gigabytes); the window's last token-length of characters is dropped, since a token cut
+        by the window's end would escape the mask.
+        """
+        window = content[:_TEXT_WINDOW]
+        text = self.token.redact(text_of(response, window))
+        if len(content) > len(window):
+            text = text[: -len(self.token.get().encode())]
+        return _excerpt(text)
+
+    def _decode(self, response: httpx.Response, content: bytes, audio_id: str | None) -> Any:
+        try:
+            return json.loads(content)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: JSON nested deeper than the interpreter's recursion limit.
             content_type = response.headers.get("content-type", "no content type")
-            body = _excerpt(self.token.redact(response.text)) or "an empty body"
+            body = self._shown(response, content) or "an empty body"
             raise ResponseDecodeError(
                 f"HTTP {response.status_code}: the body is not JSON ({content_type}): {body}",
                 response=response,
                 audio_id=audio_id,
             ) from None
 
-    def _error(self, response: httpx.Response, audio_id: str | None) -> APIError:
+    def _error(
+        self, response: httpx.Response, content: bytes, audio_id: str | None, note: str = ""
+    ) -> APIError:
         body: Any = None
-        message = ""
+        message = note
         code: int | None = None
         try:
-            body = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(content) if content else None
+        except (ValueError, UnicodeDecodeError, RecursionError):
             # Mask the token before cutting: an excerpt could end inside it.
-            message = _excerpt(self.token.redact(response.text))
+            message = self._shown(response, content)
+        if body is not None:
+            # The body is kept on the error (and pickled with it): mask an echoed token there too.
+            try:
+                dumped = json.dumps(body)
+                if self.token.redact(dumped) != dumped:
+                    body = json.loads(self.token.redact(dumped))
+            except (ValueError, RecursionError):  # nested about as deep as Python can go
+                body = None
         if isinstance(body, dict):
             error = body.get("error")
             if isinstance(error, str) and error:

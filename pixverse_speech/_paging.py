@@ -8,6 +8,12 @@ ids from near the page boundary, and a shift of thousands of jobs within one wal
 account produces, so memory stays flat (about 1.5 MB at most) however many jobs are paged through.
 No order of ids or timestamps is assumed.
 
+Nor is ``next_offset`` trusted beyond what was read: the next page starts at
+``min(next_offset, offset + len(data))``, since re-reading rows is harmless (their ids are skipped)
+and skipping rows is not (a server that caps ``limit`` would lose them).  A listing that stops
+advancing (:data:`MAX_STALLED_PAGES` pages in a row without a new id) ends with a
+:class:`SpeechError` rather than being fetched for ever.
+
 It is an iterator class rather than an async generator so that dropping it half-way leaves no
 unfinished generator behind for the event loop to finalise (trio warns about those).
 """
@@ -18,14 +24,17 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from ._exceptions import SpeechError
 from ._models import Speech, SpeechPage
 
-__all__ = ["RECENT_IDS", "SpeechIterator"]
+__all__ = ["MAX_STALLED_PAGES", "RECENT_IDS", "SpeechIterator"]
 
 logger = logging.getLogger("pixverse_speech")
 
 #: How many of the latest yielded ids a walk remembers to skip repeats.
 RECENT_IDS = 10_000
+#: Pages in a row that bring no new id after which a walk gives up.
+MAX_STALLED_PAGES = 5
 
 
 class SpeechIterator:
@@ -45,6 +54,7 @@ class SpeechIterator:
         self._done = False
         self._recent: deque[str] = deque(maxlen=max(RECENT_IDS, 2 * page_size))
         self._recent_set: set[str] = set()
+        self._stalled = 0
 
     def __aiter__(self) -> SpeechIterator:
         return self
@@ -76,8 +86,10 @@ class SpeechIterator:
     async def _next_page(self) -> None:
         offset = self._offset
         page = await self._fetch(offset)
+        before = len(self._buffer)
         self._buffer.extend(speech for speech in page.data if self._is_new(speech))
         received = len(page.data)
+        self._stalled = 0 if len(self._buffer) > before else self._stalled + 1
         if (
             page.has_more is False
             or received == 0
@@ -85,6 +97,13 @@ class SpeechIterator:
         ):
             self._done = True
             return
+        if self._stalled >= MAX_STALLED_PAGES:
+            self._done = True
+            raise SpeechError(
+                f"the listing is not advancing: {self._stalled} pages in a row (the last at "
+                f"offset {offset}) brought no job not already seen, yet say there is more"
+            )
+        read_up_to = offset + received
         following = page.next_offset
         if following is None or following <= offset:
             if following is not None:
@@ -92,7 +111,7 @@ class SpeechIterator:
                     "next_offset %d does not advance past offset %d; using %d",
                     following,
                     offset,
-                    offset + received,
+                    read_up_to,
                 )
-            following = offset + received
-        self._offset = following
+            following = read_up_to
+        self._offset = min(following, read_up_to)

@@ -11,17 +11,38 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ._checks import check_text
+from ._checks import check_text, shown
 
-__all__ = ["check_audio_id", "check_audio_ids", "speech_path"]
+__all__ = ["MAX_AUDIO_ID_LENGTH", "check_audio_id", "check_audio_ids", "speech_path"]
+
+#: The longest ``audio_id`` accepted, in characters.  Real ids
+#: (``user:<n>-pixverse:<email>-speech:<n>``) stay far below it even with a 254-character email;
+#: a longer one could only make an oversized URL that no server accepts.
+MAX_AUDIO_ID_LENGTH = 1_024
 
 # RFC 3986 pchar, less "%": unreserved, sub-delims, ":" and "@".
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 
 
 def check_audio_id(audio_id: object, *, name: str = "audio_id") -> str:
-    """``audio_id`` if it is a non-blank string, else a ``TypeError``/``ValueError`` naming it."""
-    return check_text(name, audio_id)
+    """``audio_id`` if it can be a job's id, else a ``TypeError``/``ValueError`` naming it.
+
+    It must be a non-blank string of at most :data:`MAX_AUDIO_ID_LENGTH` characters that UTF-8
+    can encode (a lone surrogate cannot be put in a URL).
+    """
+    value = check_text(name, audio_id)
+    if len(value) > MAX_AUDIO_ID_LENGTH:
+        raise ValueError(
+            f"{name} is too long: {len(value):,} characters, at most {MAX_AUDIO_ID_LENGTH:,}"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} cannot be encoded as UTF-8 (character {exc.start}: "
+            f"{value[exc.start : exc.end]!r}): {shown(value)}"
+        ) from None
+    return value
 
 
 def check_audio_ids(audio_ids: object) -> list[str]:

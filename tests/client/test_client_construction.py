@@ -41,6 +41,7 @@ def test_all_is_pinned() -> None:
         "BadRequestError",
         "CreditFormula",
         "DownloadError",
+        "DownloadFileError",
         "DownloadSizeError",
         "GenerationFailedError",
         "InsufficientCreditsError",

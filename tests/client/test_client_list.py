@@ -173,16 +173,30 @@ async def test_list_body_of_wrong_shape(
 
 
 async def test_iter_follows_next_offset(api: AsyncSpeechAPI, router: respx.MockRouter) -> None:
-    """The next page starts at the API's next_offset, even when it is not offset + items."""
+    """The next page starts at the API's next_offset when it is short of offset + items."""
     pages = {
-        0: {"data": [_item(1), _item(2)], "next_offset": 5, "has_more": True},
-        5: {"data": [_item(6), _item(7)], "next_offset": 7, "has_more": False},
+        0: {"data": [_item(1), _item(2), _item(3)], "next_offset": 2, "has_more": True},
+        2: {"data": [_item(3), _item(4)], "next_offset": 4, "has_more": False},
     }
     route = router.get(LIST_PATH).mock(side_effect=_paged(lambda o, _: pages[o]))
-    result = [s async for s in api.iter_speech(page_size=2)]
-    assert _ids(result) == [1, 2, 6, 7]
-    assert _offsets(route) == [0, 5]
-    assert all(call.request.url.params["limit"] == "2" for call in route.calls)
+    result = [s async for s in api.iter_speech(page_size=3)]
+    assert _ids(result) == [1, 2, 3, 4]
+    assert _offsets(route) == [0, 2]
+    assert all(call.request.url.params["limit"] == "3" for call in route.calls)
+
+
+async def test_iter_never_skips_past_the_items_read(
+    api: AsyncSpeechAPI, router: respx.MockRouter
+) -> None:
+    """A next_offset beyond offset + items (a server capping limit) is cut to offset + items."""
+    pages = {
+        0: {"data": [_item(1), _item(2)], "next_offset": 5, "has_more": True},
+        2: {"data": [_item(3), _item(4)], "next_offset": 7, "has_more": False},
+    }
+    route = router.get(LIST_PATH).mock(side_effect=_paged(lambda o, _: pages[o]))
+    result = [s async for s in api.iter_speech(page_size=5)]
+    assert _ids(result) == [1, 2, 3, 4]
+    assert _offsets(route) == [0, 2]
 
 
 async def test_iter_falls_back_to_offset_plus_items(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from pixverse_speech import (
     AsyncSpeechAPI,
     AudioNotAvailableError,
     DownloadError,
+    DownloadFileError,
     DownloadSizeError,
     Speech,
 )
@@ -169,10 +171,12 @@ async def test_size_mismatch_is_an_error_and_leaves_no_file(
 async def test_directory_destination_is_refused_before_any_request(
     dl: AsyncSpeechAPI, media: respx.MockRouter, tmp_path: Path
 ) -> None:
-    """A directory is not a file name: IsADirectoryError, nothing sent."""
+    """A directory is not a file name: DownloadFileError from IsADirectoryError, nothing sent."""
     route = media.get(URL).mock(return_value=httpx.Response(200, content=AUDIO))
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(DownloadFileError) as caught:
         await dl.download(URL, tmp_path)
+    assert isinstance(caught.value.__cause__, IsADirectoryError)
+    assert caught.value.errno == errno.EISDIR
     assert route.call_count == 0
 
 
@@ -181,8 +185,10 @@ async def test_missing_directory_is_refused_before_any_request(
 ) -> None:
     """A destination in a missing directory fails before the request."""
     route = media.get(URL).mock(return_value=httpx.Response(200, content=AUDIO))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(DownloadFileError) as caught:
         await dl.download(URL, tmp_path / "nope" / "a.mp3")
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    assert caught.value.errno == errno.ENOENT
     assert route.call_count == 0
 
 

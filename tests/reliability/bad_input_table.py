@@ -87,6 +87,8 @@ POLL_SECONDS = [None, "1", True, 0, -0.5, math.nan, math.inf, HUGE_INT]
 COUNTS_FROM_ONE = [None, "8", True, 1.5, 0, -1]
 OFFSETS = [None, "0", False, 0.5, -1]
 TEXTS = [None, 1, b"text", "", "   "]
+#: Ids that cannot go into a URL: longer than MAX_AUDIO_ID_LENGTH, or holding a lone surrogate.
+BAD_IDS = ["a" * 1_025, "user:1-speech:\ud800"]
 OPTIONAL_TEXTS = [1, b"text", "", "   "]
 EMAILS = [1, ["me@example.com"], "", "   "]
 
@@ -143,6 +145,9 @@ def constructor_cases() -> Iterator[Case]:
     yield from rows(call, "timeout", SECONDS, lambda v: _ctor(timeout=v))
     yield from rows(call, "max_retries", [None, "3", True, 1.5, -1], lambda v: _ctor(max_retries=v))
     yield from rows(call, "max_connections", COUNTS_FROM_ONE, lambda v: _ctor(max_connections=v))
+    yield from rows(
+        call, "max_response_bytes", COUNTS_FROM_ONE, lambda v: _ctor(max_response_bytes=v)
+    )
     yield from rows(call, "transport", [1, "requests", "AIOHTTP"], lambda v: _ctor(transport=v))
     yield Case(
         call,
@@ -156,7 +161,7 @@ def constructor_cases() -> Iterator[Case]:
 
 
 def method_cases() -> Iterator[Case]:
-    yield from rows("get", "audio_id", TEXTS, lambda v: lambda api: api.get(v))
+    yield from rows("get", "audio_id", TEXTS + BAD_IDS, lambda v: lambda api: api.get(v))
 
     yield from rows("list", "email", EMAILS, lambda v: lambda api: api.list(email=v))
     yield from rows(
@@ -207,6 +212,8 @@ def method_cases() -> Iterator[Case]:
             "not a url",
             "ftp://media.example/a.mp3",
             "http://[::1",
+            "https://media.example/" + "a" * 8_171,
+            "https://media.example/\ud800.mp3",
         ],
         lambda v: lambda api: api.download(v, io.BytesIO()),
     )
@@ -221,6 +228,18 @@ def method_cases() -> Iterator[Case]:
         "chunk_size",
         [None, "65536", True, 1.5, 0, -1],
         lambda v: lambda api: api.download(AUDIO_URL, io.BytesIO(), chunk_size=v),
+    )
+    yield from rows(
+        "download",
+        "timeout",
+        WAIT_TIMEOUTS,
+        lambda v: lambda api: api.download(AUDIO_URL, io.BytesIO(), timeout=v),
+    )
+    yield from rows(
+        "download",
+        "max_bytes",
+        COUNTS_FROM_ONE,
+        lambda v: lambda api: api.download(AUDIO_URL, io.BytesIO(), max_bytes=v),
     )
 
 
@@ -241,12 +260,28 @@ def wait_cases(call: str) -> Iterator[Case]:
         yield from rows(
             call,
             "audio_ids",
-            [AUDIO_ID, None, 42, [None], [AUDIO_ID, ""], [b"user:1-speech:1"]],
+            [
+                AUDIO_ID,
+                None,
+                42,
+                [None],
+                [AUDIO_ID, ""],
+                [b"user:1-speech:1"],
+            ],
             lambda v: lambda api: getattr(api, call)(v),
         )
+        for bad in BAD_IDS:
+            yield Case(
+                call,
+                "audio_ids",
+                f"[AUDIO_ID, {shown(bad)}]",
+                lambda api, bad=bad: getattr(api, call)([AUDIO_ID, bad]),
+            )
         yield from rows(call, "concurrency", COUNTS_FROM_ONE, lambda v: waiting(concurrency=v))
     elif call == "wait_until_final":
-        yield from rows(call, "audio_id", TEXTS, lambda v: lambda api: api.wait_until_final(v))
+        yield from rows(
+            call, "audio_id", TEXTS + BAD_IDS, lambda v: lambda api: api.wait_until_final(v)
+        )
     yield from rows(call, "timeout", WAIT_TIMEOUTS, lambda v: waiting(timeout=v))
     yield from rows(call, "poll_interval", POLL_SECONDS, lambda v: waiting(poll_interval=v))
     yield from rows(

@@ -222,9 +222,10 @@ SENDER = Sender(
 @given(text=st.text(max_size=40) | json_values.map(json.dumps))
 def test_sender_decode_of_any_body_is_typed(text: str) -> None:
     """Any 2xx body, JSON or not (or not even UTF-8), decodes or raises ResponseDecodeError."""
-    response = httpx.Response(200, content=text.encode("utf-8", "surrogatepass"))
+    content = text.encode("utf-8", "surrogatepass")
+    response = httpx.Response(200, content=content)
     try:
-        body = SENDER._decode(response, None)
+        body = SENDER._decode(response, content, None)
     except ResponseDecodeError as exc:
         error = exc
     else:
