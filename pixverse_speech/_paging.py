@@ -63,8 +63,6 @@ class SpeechIterator:
 
     def _is_new(self, speech: Speech) -> bool:
         audio_id = speech.audio_id
-        if audio_id is None:
-            return True
         if audio_id in self._recent_set:
             return False
         if len(self._recent) == self._recent.maxlen:
@@ -77,7 +75,7 @@ class SpeechIterator:
         offset = self._offset
         page = await self._fetch(offset)
         self._buffer.extend(speech for speech in page.data if self._is_new(speech))
-        received = len(page.data)
+        received = len(page.data) + page.skipped  # a skipped record still took its offset
         if (
             page.has_more is False
             or received == 0

@@ -12,8 +12,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ._checks import check_text
+from ._models import Speech
 
-__all__ = ["check_audio_id", "check_audio_ids", "speech_path"]
+__all__ = ["audio_id_of", "check_audio_id", "check_audio_ids", "speech_path"]
 
 # RFC 3986 pchar, less "%": unreserved, sub-delims, ":" and "@".
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
@@ -22,6 +23,11 @@ _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 def check_audio_id(audio_id: object, *, name: str = "audio_id") -> str:
     """``audio_id`` if it is a non-blank string, else a ``TypeError``/``ValueError`` naming it."""
     return check_text(name, audio_id)
+
+
+def audio_id_of(job: object, *, name: str = "audio_id") -> str:
+    """The id of ``job``, an ``audio_id`` or a :class:`Speech`, checked as by ``check_audio_id``."""
+    return check_audio_id(job.audio_id if isinstance(job, Speech) else job, name=name)
 
 
 def check_audio_ids(audio_ids: object) -> list[str]:
