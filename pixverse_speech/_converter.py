@@ -193,47 +193,47 @@ def _structure_float(value: object, _: type) -> float:
     raise _type_error("a finite number", value)
 
 
-#: Parsed timestamps by their text: a job's timestamps come round on every poll and every page.
-_DATETIMES: dict[str, datetime] = {}
-_DATETIMES_MAX = 4096
+def _parse_datetime(text: str) -> datetime:
+    """An aware datetime from ISO 8601 text (one without an offset is UTC, never local time)."""
+    try:
+        parsed = datetime.fromisoformat(text)  # in C; takes a trailing "Z" from Python 3.11 on
+    except ValueError:
+        normal = text.strip()
+        if normal.endswith(("Z", "z")):
+            normal = normal[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(normal)
+        except ValueError:
+            raise ValueError(f"expected an ISO 8601 timestamp, got {_excerpt(text)}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _structure_datetime(value: object, _: type) -> datetime:
     if not isinstance(value, str):
         raise _type_error("an ISO 8601 timestamp", value)
-    cached = _DATETIMES.get(value)
-    if cached is not None:
-        return cached
-    text = value.strip()
-    # Python 3.10's fromisoformat does not accept a trailing "Z".
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"expected an ISO 8601 timestamp, got {_excerpt(value)}") from None
-    # The API speaks UTC; a timestamp without an offset is read as UTC, never as local time.
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    if len(_DATETIMES) >= _DATETIMES_MAX:
-        _DATETIMES.clear()
-    _DATETIMES[value] = parsed
-    return parsed
+    return _parse_datetime(value)
 
 
 def _unstructure_datetime(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-_STATUSES: dict[int, AudioStatus] = {status.value: status for status in AudioStatus}
+class _Statuses(dict[int, "AudioStatus | int"]):
+    """``AudioStatus`` by value; a status the API added after this library was written stays its
+    number.  ``__getitem__`` is a C call, the fast path's whole conversion of ``audio_status``."""
+
+    def __missing__(self, key: int) -> int:
+        return key
+
+
+_STATUSES = _Statuses({status.value: status for status in AudioStatus})
 
 
 def _structure_audio_status(value: object, _: type) -> AudioStatus | int | None:
     if value is None:
         return None
     number = _structure_int(value, int)
-    # A status the API added after this library was written stays its number.
-    return _STATUSES.get(number, number)
+    return _STATUSES[number]
 
 
 def _structure_code(value: object, _: type) -> str | None:
@@ -340,10 +340,11 @@ def _tolerant_record(
                 invalid[name] = raw
                 _note(_Dropped(model, name, None, raw, reason, owner))
                 continue
-            items = []
+            items: list[Any] = []
+            append, hook, item_type = items.append, field.hook, field.item_type
             for index, item in enumerate(raw):
                 try:
-                    items.append(field.hook(item, field.item_type))
+                    append(hook(item, item_type))
                 except _EssentialError as exc:
                     reason = str(exc)
                 except Exception as exc:
@@ -375,15 +376,6 @@ def _finite(value: float) -> float:
     raise ValueError("not finite")
 
 
-def _status(value: int) -> AudioStatus | int:
-    return _STATUSES.get(value, value)
-
-
-def _datetime(value: str) -> datetime:
-    cached = _DATETIMES.get(value)
-    return cached if cached is not None else _structure_datetime(value, datetime)
-
-
 #: For each type of a job's field, the JSON value types the fast path takes, with a conversion.
 _FAST_TYPES: dict[object, dict[type, Callable[[Any], Any] | None]] = {
     str: {str: None},
@@ -391,25 +383,21 @@ _FAST_TYPES: dict[object, dict[type, Callable[[Any], Any] | None]] = {
     int | None: {int: None, NoneType: None},
     bool | None: {bool: None, NoneType: None},
     float | None: {float: _finite, int: float, NoneType: None},
-    datetime | None: {str: _datetime, NoneType: None},
-    AudioStatus | int | None: {int: _status, NoneType: None},
+    datetime | None: {str: _parse_datetime, NoneType: None},
+    AudioStatus | int | None: {int: _STATUSES.__getitem__, NoneType: None},
 }
 
 
 class _Plan:
     """What turns a JSON object of one known shape into a record's ``__dict__``."""
 
-    __slots__ = ("absent", "conversions", "unknown")
+    __slots__ = ("conversions", "unknown")
 
     def __init__(
-        self,
-        conversions: tuple[tuple[str, Callable[[Any], Any]], ...],
-        unknown: tuple[str, ...],
-        absent: dict[str, object],
+        self, conversions: tuple[tuple[str, Callable[[Any], Any]], ...], unknown: tuple[str, ...]
     ) -> None:
         self.conversions = conversions
         self.unknown = unknown
-        self.absent = absent
 
 
 def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[object, type], T]:
@@ -423,17 +411,13 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
     """
     accepts: dict[str, dict[type, Callable[[Any], Any] | None]] = {}
     required: set[str] = set()
-    wire_defaults: dict[str, object] = {}
-    not_wire: dict[str, object] = {}
     for field in attrs.fields(attrs.resolve_types(cast(Any, cls))):
-        if not field.metadata.get("wire", True):
-            not_wire[field.name] = field.default
-            continue
-        accepts[field.name] = _FAST_TYPES[field.type]
         if field.default is attrs.NOTHING:
             required.add(field.name)
-        else:
-            wire_defaults[field.name] = field.default
+        elif cls.__dict__.get(field.name, attrs.NOTHING) is not field.default:
+            raise TypeError(f"{cls.__name__}.{field.name}: its default must be a class attribute")
+        if field.metadata.get("wire", True):
+            accepts[field.name] = _FAST_TYPES[field.type]
     plans: dict[tuple[object, ...], _Plan | None] = {}
     plans_max = 256  # shapes are few in practice; an adversarial stream stops being cached
 
@@ -456,22 +440,27 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
                 conversions.append((key, convert))
         if not required <= set(keys):
             return None
-        absent = {name: default for name, default in wire_defaults.items() if name not in keys}
-        absent.update(not_wire)
-        return _Plan(tuple(conversions), tuple(unknown), absent)
+        return _Plan(tuple(conversions), tuple(unknown))
 
     new = object.__new__
     set_dict = object.__setattr__
+    # The records of a page share their shape, down to the key objects json.loads made: comparing
+    # with the previous shape is cheaper than hashing it.  One tuple, rebound atomically.
+    last: tuple[tuple[object, ...], _Plan | None] = ((), None)
 
     def structure_fast(value: object, _: type) -> T:
+        nonlocal last
         if type(value) is dict:
             shape = (*value, *map(type, value.values()))
-            try:
-                plan = plans[shape]
-            except KeyError:
-                plan = plan_of(shape)
-                if len(plans) < plans_max:
-                    plans[shape] = plan
+            last_shape, plan = last
+            if shape != last_shape:
+                try:
+                    plan = plans[shape]
+                except KeyError:
+                    plan = plan_of(shape)
+                    if len(plans) < plans_max:
+                        plans[shape] = plan
+                last = (shape, plan)
             if plan is not None:
                 record = value.copy()
                 try:
@@ -481,9 +470,9 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
                     return slow(value, cls)
                 for key in plan.unknown:
                     del record[key]
-                record.update(plan.absent)
                 # What a frozen attrs __init__ would do field by field, in one step: every field
-                # is in ``record``, each of its declared type.
+                # present is in ``record`` with its declared type, and an absent one reads its
+                # default from the class (``_models._class_defaults``).
                 instance = new(cls)
                 set_dict(instance, "__dict__", record)
                 return instance

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -75,12 +75,29 @@ class _ReadOnlyMapping(Mapping[str, object]):
 _NO_INVALID_FIELDS: Mapping[str, object] = _ReadOnlyMapping()
 
 
+_C = TypeVar("_C", bound=type)
+
+
+def _class_defaults(cls: _C) -> _C:
+    """Make every defaulted field's default a class attribute too.
+
+    A record the converter's fast path builds (see ``_converter.py``) gets the JSON object's own
+    fields as its ``__dict__``; an absent field then reads its default from the class, as with
+    any Python class.  The defaults are all immutable.
+    """
+    for field in attrs.fields(cls):
+        if field.default is not attrs.NOTHING:
+            setattr(cls, field.name, field.default)
+    return cls
+
+
 def _invalid_fields() -> Any:
     # ``invalid_fields`` is not a wire field (metadata), counts in ==, never in hash(): its values
     # are whatever JSON the API sent, lists and objects included.
     return attrs.field(default=_NO_INVALID_FIELDS, hash=False, metadata={"wire": False})
 
 
+@_class_defaults
 @attrs.frozen(kw_only=True, slots=False)
 class Speech:
     """One text-to-speech job, as GET ``speech/`` and GET ``speech/{audio_id}`` return it.
@@ -92,7 +109,7 @@ class Speech:
     ``invalid_fields`` maps each field the API sent with a value of an unexpected type (that field
     is then ``None``) to that value, e.g. ``{"duration": "3s"}``; it is empty for a clean record.
 
-    (Not slotted: decoding fills a record's ``__dict__`` in one step, several times cheaper than a
+    (Not slotted: decoding sets a record's ``__dict__`` in one step, several times cheaper than a
     frozen slotted ``__init__``; see ``_converter.py``.)
     """
 
