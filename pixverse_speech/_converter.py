@@ -574,13 +574,16 @@ def structure(
     token = _dropped.set(events)
     try:
         return converter.structure(obj, cls)
-    except _EssentialError as exc:
+    except Exception as exc:
+        # An essential field or the body; anything else a hook raised is the body's fault too,
+        # so that no other exception type escapes a decode.
+        field = exc.field if isinstance(exc, _EssentialError) else ""
         message = f"unexpected {cls.__name__} from the API: {exc}"
         raise ResponseDecodeError(
             redact(message) if redact is not None else message,
-            field=exc.field or None,
+            field=field or None,
             audio_id=audio_id,
-        ) from None
+        ) from (None if isinstance(exc, _EssentialError) else exc)
     finally:
         _dropped.reset(token)
         if events:
