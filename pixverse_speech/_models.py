@@ -108,6 +108,8 @@ class Speech:
 
     ``invalid_fields`` maps each field the API sent with a value of an unexpected type (that field
     is then ``None``) to that value, e.g. ``{"duration": "3s"}``; it is empty for a clean record.
+    It counts in ``==`` (records that dropped different values differ) but not in ``hash()``, as
+    its values may be lists or objects.
 
     (Not slotted: decoding sets a record's ``__dict__`` in one step, several times cheaper than a
     frozen slotted ``__init__``; see ``_converter.py``.)
