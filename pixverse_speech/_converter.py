@@ -386,29 +386,42 @@ _FAST_TYPES: dict[object, dict[type, Callable[[Any], Any] | None]] = {
     datetime | None: {str: _parse_datetime, NoneType: None},
     AudioStatus | int | None: {int: _STATUSES.__getitem__, NoneType: None},
 }
+#: JSON value types only the tolerant path can judge (an integral float is an integer); any
+#: other type a field does not take is dropped by the fast path too.
+_UNDECIDED: dict[object, frozenset[type]] = {int | None: frozenset({float})}
 
 
 class _Plan:
     """What turns a JSON object of one known shape into a record's ``__dict__``."""
 
-    __slots__ = ("conversions", "unknown")
+    __slots__ = ("conversions", "dropped", "unknown")
 
     def __init__(
-        self, conversions: tuple[tuple[str, Callable[[Any], Any]], ...], unknown: tuple[str, ...]
+        self,
+        conversions: tuple[tuple[str, Callable[[Any], Any]], ...],
+        unknown: tuple[str, ...],
+        dropped: tuple[_Field, ...],
     ) -> None:
         self.conversions = conversions
         self.unknown = unknown
+        self.dropped = dropped
 
 
-def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[object, type], T]:
-    """``slow``, preceded by a plan cached per record shape for the records it can decode alone.
+def _fast_record(
+    conv: cattrs.Converter, cls: type[T], overrides: Mapping[str, Any]
+) -> tuple[Callable[[object, type], T], Callable[[object, type], T]]:
+    """The tolerant structure function of ``cls``, and that function preceded by a plan cached
+    per record shape for the records it can decode alone: ``(fast, slow)``.
 
     A shape is the tuple of a record's keys followed by the types of its values.  A shape whose
-    every value has its field's exact type (or one with a lossless conversion) gets a plan; any
-    other shape is ``None`` in the cache and goes to ``slow``, as does a plan whose conversion
-    fails (a timestamp that does not parse, an infinite number).  ``slow`` must decode every value
-    the fast path takes to the same result.
+    every value has its field's exact type (or one with a lossless conversion), or a type the
+    field can never take (dropped, as the slow path would), gets a plan; any other shape is
+    ``None`` in the cache and goes to the slow path, as does a plan whose conversion fails (a
+    timestamp that does not parse, an infinite number).
     """
+    slow = _tolerant_record(conv, cls, overrides)
+    fields = {field.name: field for field in _record_fields(conv, cls, overrides)}
+    essential = ESSENTIAL.get(cls, frozenset())
     accepts: dict[str, dict[type, Callable[[Any], Any] | None]] = {}
     required: set[str] = set()
     for field in attrs.fields(attrs.resolve_types(cast(Any, cls))):
@@ -426,6 +439,7 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
         keys, types = shape[:half], shape[half:]
         conversions: list[tuple[str, Callable[[Any], Any]]] = []
         unknown: list[str] = []
+        dropped: list[_Field] = []
         for key, kind in zip(keys, types, strict=True):
             if not isinstance(key, str):
                 return None
@@ -434,19 +448,43 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
                 unknown.append(key)  # ignored, as the slow path does
                 continue
             if kind not in accepted:
-                return None
+                field = fields[key]
+                if key in essential or key in overrides or kind in _UNDECIDED.get(field.type, ()):
+                    return None
+                dropped.append(field)
+                continue
             convert = accepted[kind]
             if convert is not None:
                 conversions.append((key, convert))
         if not required <= set(keys):
             return None
-        return _Plan(tuple(conversions), tuple(unknown))
+        return _Plan(tuple(conversions), tuple(unknown), tuple(dropped))
 
     new = object.__new__
     set_dict = object.__setattr__
     # The records of a page share their shape, down to the key objects json.loads made: comparing
     # with the previous shape is cheaper than hashing it.  One tuple, rebound atomically.
     last: tuple[tuple[object, ...], _Plan | None] = ((), None)
+
+    model = cls.__name__
+
+    def drop(dropped: tuple[_Field, ...], record: dict[str, Any]) -> bool:
+        """Set each field of ``dropped`` to ``None`` in ``record``, its value into
+        ``invalid_fields``, as the slow path does; ``False`` if a field's hook takes its value."""
+        invalid: dict[str, object] = {}
+        owner = record.get("audio_id")
+        for field in dropped:
+            raw = record[field.name]
+            try:
+                field.hook(raw, field.type)
+            except Exception as exc:  # the expected outcome: the reason to log
+                _note(_Dropped(model, field.name, None, raw, _reason(exc), owner))
+            else:
+                return False
+            invalid[field.name] = raw
+            record[field.name] = None
+        record["invalid_fields"] = _ReadOnlyMapping(invalid)
+        return True
 
     def structure_fast(value: object, _: type) -> T:
         nonlocal last
@@ -470,6 +508,8 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
                     return slow(value, cls)
                 for key in plan.unknown:
                     del record[key]
+                if plan.dropped and not drop(plan.dropped, record):
+                    return slow(value, cls)
                 # What a frozen attrs __init__ would do field by field, in one step: every field
                 # present is in ``record`` with its declared type, and an absent one reads its
                 # default from the class (``_models._class_defaults``).
@@ -478,7 +518,7 @@ def _fast_record(cls: type[T], slow: Callable[[object, type], T]) -> Callable[[o
                 return instance
         return slow(value, cls)
 
-    return structure_fast
+    return structure_fast, slow
 
 
 # -- the converter ----------------------------------------------------------------------------
@@ -524,8 +564,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Voice, _tolerant_record(conv, Voice, {"age": _structure_code}))
     conv.register_structure_hook(VoiceList, _tolerant_record(conv, VoiceList, {}))
     # Job records (50 a page, one a poll) take the fast path; it defers to the tolerant one.
-    SLOW_PATHS[Speech] = _tolerant_record(conv, Speech, {"fail_code": _structure_code})
-    conv.register_structure_hook(Speech, _fast_record(Speech, SLOW_PATHS[Speech]))
+    fast, SLOW_PATHS[Speech] = _fast_record(conv, Speech, {"fail_code": _structure_code})
+    conv.register_structure_hook(Speech, fast)
     conv.register_structure_hook(SpeechPage, _tolerant_record(conv, SpeechPage, {}))
     for cls in ESSENTIAL.keys() | {CreditFormula, ModelInfo, ProviderGroup}:
         conv.register_unstructure_hook(cls, _wire_unstructure(conv, cls))
