@@ -18,7 +18,7 @@ import httpx
 from . import _timing
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._checks import as_float, check_int, check_text, shown
-from ._converter import structure
+from ._converter import DriftLog, structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
 from ._download import (
     DEFAULT_CHUNK_SIZE,
@@ -42,7 +42,7 @@ from ._exceptions import (
 from ._http import Secret, Sender
 from ._models import Speech, SpeechModels, SpeechPage, Voice, VoiceList
 from ._paging import SpeechIterator
-from ._paths import check_audio_id, check_audio_ids, speech_path
+from ._paths import audio_id_of, check_audio_ids, speech_path
 from ._polling import PollSchedule
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -231,6 +231,7 @@ class AsyncSpeechAPI:
         )
         self._rng = random.Random()
         self._closed = False
+        self._drift = DriftLog(self._token.redact)  # field drift is logged once per client
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -275,7 +276,7 @@ class AsyncSpeechAPI:
 
     def _decode(self, body: object, cls: type[_T], audio_id: str | None = None) -> _T:
         # Error messages quote the offending value: mask the token in case the API echoed it.
-        return structure(body, cls, audio_id=audio_id, redact=self._token.redact)
+        return structure(body, cls, audio_id=audio_id, redact=self._token.redact, log=self._drift)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -283,9 +284,15 @@ class AsyncSpeechAPI:
 
     # -- single requests ---------------------------------------------------------------------
 
-    async def get(self, audio_id: str) -> Speech:
-        """Fetch one job by its ``audio_id`` (GET ``speech/{audio_id}``)."""
-        audio_id = check_audio_id(audio_id)
+    async def get(self, audio_id: str | Speech) -> Speech:
+        """Fetch one job by its ``audio_id``, or a fresh copy of a :class:`Speech` (GET
+        ``speech/{audio_id}``).
+
+        A field of an unexpected type is ``None`` in the result, its value kept in
+        ``invalid_fields``; only a wrong ``audio_id``, ``audio_status`` or ``audio_status_final``
+        is a :class:`ResponseDecodeError`.  A record without an ``audio_id`` gets the one asked for.
+        """
+        audio_id = audio_id_of(audio_id)
         self._check_open()
         return await self._get(audio_id)
 
@@ -362,7 +369,7 @@ class AsyncSpeechAPI:
 
     async def wait_until_final(
         self,
-        audio_id: str,
+        audio_id: str | Speech,
         *,
         timeout: float | None = 600.0,
         poll_interval: float = 1.0,
@@ -380,9 +387,9 @@ class AsyncSpeechAPI:
         timeouts, 408, 429, 5xx but 596, malformed bodies) never end a wait early; any other
         API error, 401 and 404 among them, ends it at once.  ``on_update`` (sync or async) sees the
         first record and every status change.  A FAILED job raises :class:`SpeechFailedError`
-        unless ``raise_on_failure`` is false.
+        unless ``raise_on_failure`` is false.  ``audio_id`` may be a :class:`Speech`.
         """
-        audio_id = check_audio_id(audio_id)
+        audio_id = audio_id_of(audio_id)
         options = _WaitOptions.checked(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
@@ -578,7 +585,7 @@ class AsyncSpeechAPI:
         body = await self._sender.request(
             "POST", CREATE_PATH, files=request.form(), retry_scope="unsent"
         )
-        return decode_created(body, redact=self._token.redact)
+        return decode_created(body, redact=self._token.redact, log=self._drift)
 
     async def generate(
         self,
@@ -670,7 +677,6 @@ class AsyncSpeechAPI:
         failed: builtins.list[Speech] = []
         while True:
             audio_id = (await self._create(request)).audio_id
-            assert audio_id is not None  # decode_created guarantees it
             created.append(audio_id)
             final = await self._wait(audio_id, options, deadline, None)
             if not final.is_failed:

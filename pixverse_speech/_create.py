@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._checks import as_float, check_text, shown
-from ._converter import structure
+from ._converter import DriftLog, structure
 from ._exceptions import ResponseDecodeError
 from ._model_rules import (
     DEFAULT_MODEL,
@@ -225,7 +225,12 @@ def _masked(text: str, redact: Callable[[str], str] | None) -> str:
     return redact(text) if redact is not None else text
 
 
-def decode_created(body: object, *, redact: Callable[[str], str] | None = None) -> Speech:
+def decode_created(
+    body: object,
+    *,
+    redact: Callable[[str], str] | None = None,
+    log: DriftLog | None = None,
+) -> Speech:
     """The job a create answer describes; it must carry at least a non-blank ``audio_id``.
 
     The answer's shape beyond ``audio_id`` is undocumented: a field of an unexpected type is logged
@@ -244,7 +249,7 @@ def decode_created(body: object, *, redact: Callable[[str], str] | None = None) 
         error.job_may_exist = True  # the API answered 2xx: it most likely created the job
         raise error
     try:
-        return structure(body, Speech, audio_id=audio_id, redact=redact)
+        return structure(body, Speech, audio_id=audio_id, redact=redact, log=log)
     except ResponseDecodeError as exc:
         logger.warning(
             "POST speech/create created %s; ignoring the rest of its answer: %s", audio_id, exc

@@ -15,7 +15,7 @@ The hierarchy::
     │       └── AccountError          596  the linked account is in an error state
     ├── APIConnectionError            could not reach the API, or the connection broke
     │   └── APITimeoutError           a request took longer than its timeout
-    ├── ResponseDecodeError           a 2xx body that is not JSON or has a field of the wrong type
+    ├── ResponseDecodeError           a 2xx body that is not JSON, or has an essential field wrong
     ├── SpeechFailedError             the job ended FAILED; carries the ``Speech``
     │   └── GenerationFailedError     every try of ``generate()`` ended FAILED; ``attempts``
     ├── WaitTimeoutError              a wait hit its deadline (also a ``TimeoutError``)
@@ -192,9 +192,16 @@ class APITimeoutError(APIConnectionError):
 
 
 class ResponseDecodeError(SpeechError):
-    """A successful response whose body is not what the API documents.
+    """A successful response whose body the library cannot use.
 
-    ``field`` names the offending field (dotted, e.g. ``data[3].duration``) when one is to blame.
+    Raised for a body that is not JSON or not a JSON object, a list body whose list (``data``,
+    ``voices``, ``provider_groups``) is not a list, and a job whose ``audio_id`` (a string),
+    ``audio_status`` (an integer) or ``audio_status_final`` (a boolean) has the wrong type: the
+    fields the library's logic depends on.  Any other field of the wrong type is not an error:
+    it decodes to ``None`` and its value is kept in the record's ``invalid_fields``.
+
+    ``field`` names the essential field to blame (``audio_status``), or is ``None`` when the body
+    itself is.
     """
 
     def __init__(

@@ -1,14 +1,18 @@
 """The API's records, as frozen attrs classes named like the wire.
 
-Every field is optional (``None`` when the API left it out), so a record from either endpoint, or
-from a future version of the API with fields added or dropped, decodes the same way.  Decoding
-lives in ``_converter.py``.
+A job needs its ``audio_id`` and a voice its ``voice_id``; every other field is optional (``None``
+when the API left it out or sent a value of an unexpected type), so a record from either endpoint,
+or from a future version of the API with fields added, dropped or retyped, decodes the same way.
+What decoding had to drop stays on the record in ``invalid_fields``.  Decoding lives in
+``_converter.py``.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Mapping
 from datetime import datetime
+from typing import Any, TypeVar
 
 import attrs
 
@@ -42,16 +46,76 @@ class AudioStatus(enum.IntEnum):
 _BY_NAME = {status.name: status for status in AudioStatus}
 
 
-@attrs.frozen(kw_only=True)
+class _ReadOnlyMapping(Mapping[str, object]):
+    """A read-only, picklable ``{field: value as the API sent it}`` (``MappingProxyType`` is not
+    picklable, and a record in an exception must survive pickling)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, object] | None = None) -> None:
+        self._data: dict[str, object] = dict(data) if data else {}
+
+    def __getitem__(self, key: str) -> object:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._data,))
+
+
+#: The ``invalid_fields`` of a record that decoded cleanly (one shared, immutable instance).
+_NO_INVALID_FIELDS: Mapping[str, object] = _ReadOnlyMapping()
+
+
+_C = TypeVar("_C", bound=type)
+
+
+def _class_defaults(cls: _C) -> _C:
+    """Make every defaulted field's default a class attribute too.
+
+    A record the converter's fast path builds (see ``_converter.py``) gets the JSON object's own
+    fields as its ``__dict__``; an absent field then reads its default from the class, as with
+    any Python class.  The defaults are all immutable.
+    """
+    for field in attrs.fields(cls):
+        if field.default is not attrs.NOTHING:
+            setattr(cls, field.name, field.default)
+    return cls
+
+
+def _invalid_fields() -> Any:
+    # ``invalid_fields`` is not a wire field (metadata), counts in ==, never in hash(): its values
+    # are whatever JSON the API sent, lists and objects included.
+    return attrs.field(default=_NO_INVALID_FIELDS, hash=False, metadata={"wire": False})
+
+
+@_class_defaults
+@attrs.frozen(kw_only=True, slots=False)
 class Speech:
     """One text-to-speech job, as GET ``speech/`` and GET ``speech/{audio_id}`` return it.
 
     ``audio_status`` is an :class:`AudioStatus` for the documented values and the raw ``int`` for
     any other, so a status the API adds later never breaks decoding.  Timestamps are timezone-aware.
     ``fail_code`` and ``fail_reason`` are present only on FAILED jobs fetched one by one.
+
+    ``invalid_fields`` maps each field the API sent with a value of an unexpected type (that field
+    is then ``None``) to that value, e.g. ``{"duration": "3s"}``; it is empty for a clean record.
+    It counts in ``==`` (records that dropped different values differ) but not in ``hash()``, as
+    its values may be lists or objects.
+
+    (Not slotted: decoding sets a record's ``__dict__`` in one step, several times cheaper than a
+    frozen slotted ``__init__``; see ``_converter.py``.)
     """
 
-    audio_id: str | None = None
+    audio_id: str
     asset_id: int | None = None
     audio_status: AudioStatus | int | None = None
     status: str | None = None
@@ -79,6 +143,7 @@ class Speech:
     audio_status_name: str | None = None
     audio_status_final: bool | None = None
     error: str | None = None
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
     @property
     def known_status(self) -> AudioStatus | None:
@@ -124,11 +189,18 @@ class Speech:
 
 @attrs.frozen(kw_only=True)
 class SpeechPage:
-    """One page of GET ``speech/``: the jobs, newest first, and where the next page starts."""
+    """One page of GET ``speech/``: the jobs, newest first, and where the next page starts.
+
+    ``skipped`` counts the records left out of ``data`` because they are not usable jobs (no
+    ``audio_id``, or an ``audio_status`` or ``audio_status_final`` of the wrong type); each one is
+    kept in ``invalid_fields`` under its position, e.g. ``"data[3]"``.
+    """
 
     data: tuple[Speech, ...] = ()
     next_offset: int | None = None
     has_more: bool | None = None
+    skipped: int = attrs.field(default=0, metadata={"wire": False})
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
 
 @attrs.frozen(kw_only=True)
@@ -138,7 +210,7 @@ class Voice:
     ``age`` is kept as text (a number from the API becomes its string).
     """
 
-    voice_id: str | None = None
+    voice_id: str
     provider_voice_id: str | None = None
     display_name: str | None = None
     provider: str | None = None
@@ -146,13 +218,17 @@ class Voice:
     age: str | None = None
     accent: str | None = None
     style_tags: tuple[str, ...] = ()
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
 
 @attrs.frozen(kw_only=True)
 class VoiceList:
-    """The body of GET ``speech/voices``."""
+    """The body of GET ``speech/voices``; ``skipped`` counts voices left out for lacking a
+    ``voice_id`` (each kept in ``invalid_fields`` under its position, e.g. ``"voices[2]"``)."""
 
     voices: tuple[Voice, ...] = ()
+    skipped: int = attrs.field(default=0, metadata={"wire": False})
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
 
 @attrs.frozen(kw_only=True)
@@ -165,6 +241,7 @@ class CreditFormula:
     unit_characters: int | None = None
     unit_credits: float | None = None
     round_up: bool | None = None
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
 
 @attrs.frozen(kw_only=True)
@@ -178,6 +255,7 @@ class ModelInfo:
     supported_language_codes: tuple[str, ...] = ()
     credit_formula: CreditFormula | None = None
     emotions: tuple[str, ...] = ()
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
 
 @attrs.frozen(kw_only=True)
@@ -186,6 +264,7 @@ class ProviderGroup:
 
     provider: str | None = None
     models: tuple[ModelInfo, ...] = ()
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
 
 @attrs.frozen(kw_only=True)
@@ -194,6 +273,7 @@ class SpeechModels:
 
     default_model: str | None = None
     provider_groups: tuple[ProviderGroup, ...] = ()
+    invalid_fields: Mapping[str, object] = _invalid_fields()
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:

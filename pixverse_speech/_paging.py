@@ -73,8 +73,6 @@ class SpeechIterator:
 
     def _is_new(self, speech: Speech) -> bool:
         audio_id = speech.audio_id
-        if audio_id is None:
-            return True
         if audio_id in self._recent_set:
             return False
         if len(self._recent) == self._recent.maxlen:
@@ -88,7 +86,7 @@ class SpeechIterator:
         page = await self._fetch(offset)
         before = len(self._buffer)
         self._buffer.extend(speech for speech in page.data if self._is_new(speech))
-        received = len(page.data)
+        received = len(page.data) + page.skipped  # a skipped record still took its offset
         self._stalled = 0 if len(self._buffer) > before else self._stalled + 1
         if (
             page.has_more is False

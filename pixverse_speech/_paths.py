@@ -12,8 +12,15 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ._checks import check_text, shown
+from ._models import Speech
 
-__all__ = ["MAX_AUDIO_ID_LENGTH", "check_audio_id", "check_audio_ids", "speech_path"]
+__all__ = [
+    "MAX_AUDIO_ID_LENGTH",
+    "audio_id_of",
+    "check_audio_id",
+    "check_audio_ids",
+    "speech_path",
+]
 
 #: The longest ``audio_id`` accepted, in characters.  Real ids
 #: (``user:<n>-pixverse:<email>-speech:<n>``) stay far below it even with a 254-character email;
@@ -43,6 +50,11 @@ def check_audio_id(audio_id: object, *, name: str = "audio_id") -> str:
             f"{value[exc.start : exc.end]!r}): {shown(value)}"
         ) from None
     return value
+
+
+def audio_id_of(job: object, *, name: str = "audio_id") -> str:
+    """The id of ``job``, an ``audio_id`` or a :class:`Speech`, checked as by ``check_audio_id``."""
+    return check_audio_id(job.audio_id if isinstance(job, Speech) else job, name=name)
 
 
 def check_audio_ids(audio_ids: object) -> list[str]:

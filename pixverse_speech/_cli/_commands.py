@@ -165,7 +165,6 @@ async def create_job(args: argparse.Namespace, out: Output) -> int:
             similarity_boost=args.similarity_boost,
         )
         if args.wait:
-            assert speech.audio_id is not None  # create() guarantees an id
             out.message(f"created {speech.audio_id}; waiting")
             speech = await api.wait_until_final(speech.audio_id, timeout=args.timeout)
         out.record(speech)

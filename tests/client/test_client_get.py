@@ -108,11 +108,13 @@ async def test_get_decodes_every_documented_field(api: AsyncSpeechAPI, router: r
 
 
 async def test_absent_fields_are_none(api: AsyncSpeechAPI, router: respx.MockRouter) -> None:
-    """A record with only some fields decodes, every missing one as None."""
+    """A record with only some fields decodes, every missing one None, the id the one asked for."""
     router.get("pixverse/speech/x").mock(return_value=httpx.Response(200, json={}))
     speech = await api.get("x")
-    assert speech == Speech()
-    assert set(attrs.asdict(speech).values()) == {None}
+    assert speech == Speech(audio_id="x")
+    values = attrs.asdict(speech, filter=lambda a, _: a.name not in ("audio_id", "invalid_fields"))
+    assert set(values.values()) == {None}
+    assert speech.invalid_fields == {}
     assert speech.created_at is None
     assert not speech.is_final
 
@@ -198,24 +200,19 @@ async def test_final_completed_failed(
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("duration", "2"),
-        ("duration", True),
-        ("asset_id", 1.5),
-        ("asset_id", "11223344"),
+        ("audio_id", 5),
+        ("audio_id", ["x"]),
         ("audio_status", "1"),
+        ("audio_status", 1.5),
+        ("audio_status", True),
         ("audio_status_final", "true"),
         ("audio_status_final", 1),
-        ("created_at", "yesterday"),
-        ("updated_at", 1750000000),
-        ("url", 5),
-        ("prompt", ["a"]),
-        ("fail_reason", {"x": 1}),
     ],
 )
 async def test_wrong_type_names_the_field(
     api: AsyncSpeechAPI, router: respx.MockRouter, field: str, value: object
 ) -> None:
-    """A field of the wrong type is a ResponseDecodeError naming that field."""
+    """An essential field of the wrong type is a ResponseDecodeError naming that field."""
     router.get("pixverse/speech/x").mock(
         return_value=httpx.Response(200, json={"audio_id": "x", field: value})
     )
@@ -224,6 +221,33 @@ async def test_wrong_type_names_the_field(
     assert info.value.field == field
     assert repr(field) in str(info.value)
     assert info.value.audio_id == "x"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("duration", "2"),
+        ("duration", True),
+        ("asset_id", 1.5),
+        ("asset_id", "11223344"),
+        ("created_at", "yesterday"),
+        ("updated_at", 1750000000),
+        ("url", 5),
+        ("prompt", ["a"]),
+        ("fail_reason", {"x": 1}),
+    ],
+)
+async def test_other_wrong_type_is_none_and_kept(
+    api: AsyncSpeechAPI, router: respx.MockRouter, field: str, value: object
+) -> None:
+    """Any other field of the wrong type is None, its value kept in invalid_fields."""
+    router.get("pixverse/speech/x").mock(
+        return_value=httpx.Response(200, json={"audio_id": "x", "audio_status": 1, field: value})
+    )
+    speech = await api.get("x")
+    assert getattr(speech, field) is None
+    assert speech.invalid_fields == {field: value}
+    assert speech.is_completed
 
 
 async def test_numeric_fail_code_is_kept_as_text(api: AsyncSpeechAPI, router: respx.MockRouter):

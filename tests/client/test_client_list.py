@@ -136,17 +136,17 @@ async def test_list_bad_arguments(
     assert route.call_count == 0
 
 
-async def test_list_item_of_wrong_type_names_its_place(
+async def test_list_item_of_wrong_type_is_none_and_kept(
     api: AsyncSpeechAPI, router: respx.MockRouter
 ) -> None:
-    """A bad field inside `data` is a ResponseDecodeError naming `data[i].field`."""
-    router.get(LIST_PATH).mock(
-        return_value=httpx.Response(200, json={"data": [_item(1), {"duration": "long"}]})
-    )
-    with pytest.raises(ResponseDecodeError) as info:
-        await api.list()
-    assert info.value.field == "data[1].duration"
-    assert "data[1].duration" in str(info.value)
+    """A bad non-essential field inside `data` is None on that record, its value kept."""
+    odd = {**_item(2), "duration": "long"}
+    router.get(LIST_PATH).mock(return_value=httpx.Response(200, json={"data": [_item(1), odd]}))
+    page = await api.list()
+    assert _ids(list(page.data)) == [1, 2]
+    assert page.data[1].duration is None
+    assert page.data[1].invalid_fields == {"duration": "long"}
+    assert page.skipped == 0
 
 
 @pytest.mark.parametrize(
@@ -154,19 +154,36 @@ async def test_list_item_of_wrong_type_names_its_place(
     [
         ({"data": {"a": 1}}, "data"),
         ({"data": "x"}, "data"),
-        ({"data": [1]}, "data[0]"),
-        ({"data": [], "next_offset": "50"}, "next_offset"),
-        ({"data": [], "has_more": "false"}, "has_more"),
+        ([], None),
+        ("data", None),
     ],
 )
 async def test_list_body_of_wrong_shape(
-    api: AsyncSpeechAPI, router: respx.MockRouter, body: dict[str, Any], field: str
+    api: AsyncSpeechAPI, router: respx.MockRouter, body: Any, field: str | None
 ) -> None:
-    """A page whose data, next_offset or has_more has the wrong type names that field."""
+    """A body that is not an object, or whose data is not a list, is a ResponseDecodeError."""
     router.get(LIST_PATH).mock(return_value=httpx.Response(200, json=body))
     with pytest.raises(ResponseDecodeError) as info:
         await api.list()
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"data": [], "next_offset": "50"}, "next_offset"),
+        ({"data": [], "next_offset": 2.5}, "next_offset"),
+        ({"data": [], "has_more": "false"}, "has_more"),
+    ],
+)
+async def test_list_paging_field_of_wrong_type_is_none(
+    api: AsyncSpeechAPI, router: respx.MockRouter, body: dict[str, Any], field: str
+) -> None:
+    """A next_offset or has_more of the wrong type is None on the page, its value kept."""
+    router.get(LIST_PATH).mock(return_value=httpx.Response(200, json=body))
+    page = await api.list()
+    assert getattr(page, field) is None
+    assert page.invalid_fields == {field: body[field]}
 
 
 # -- iter_speech -----------------------------------------------------------------------------------
@@ -301,14 +318,18 @@ async def test_iter_does_not_repeat_ids_when_offsets_shift(
     assert set(range(91, 101)) <= set(result)
 
 
-async def test_iter_yields_records_without_id(api: AsyncSpeechAPI, router: respx.MockRouter):
-    """Records that have no audio_id cannot be de-duplicated and are all yielded."""
-    router.get(LIST_PATH).mock(
-        return_value=httpx.Response(
-            200, json={"data": [{"audio_status": 5}] * 3, "has_more": False}
-        )
-    )
-    assert len([s async for s in api.iter_speech(page_size=3)]) == 3
+async def test_iter_skips_records_without_id_and_pages_on(
+    api: AsyncSpeechAPI, router: respx.MockRouter
+) -> None:
+    """Records without an audio_id are not jobs: skipped, yet paging counts them and goes on."""
+
+    def pages(offset: int, limit: int) -> dict[str, Any]:
+        if offset == 0:
+            return {"data": [_item(3), {"audio_status": 5}, _item(2)]}
+        return {"data": [_item(1)] if offset == 3 else []}
+
+    router.get(LIST_PATH).mock(side_effect=_paged(pages))
+    assert _ids([s async for s in api.iter_speech(page_size=3)]) == [3, 2, 1]
 
 
 @pytest.mark.parametrize(

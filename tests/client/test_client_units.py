@@ -176,11 +176,11 @@ def test_speech_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("speech", "known", "name"),
     [
-        (Speech(audio_status=AudioStatus.QUEUED), AudioStatus.QUEUED, "QUEUED"),
-        (Speech(audio_status_name="failed"), AudioStatus.FAILED, "failed"),
-        (Speech(audio_status=7), None, "7"),
-        (Speech(audio_status=7, audio_status_name="PAUSED"), None, "PAUSED"),
-        (Speech(), None, "UNKNOWN"),
+        (Speech(audio_id="a", audio_status=AudioStatus.QUEUED), AudioStatus.QUEUED, "QUEUED"),
+        (Speech(audio_id="a", audio_status_name="failed"), AudioStatus.FAILED, "failed"),
+        (Speech(audio_id="a", audio_status=7), None, "7"),
+        (Speech(audio_id="a", audio_status=7, audio_status_name="PAUSED"), None, "PAUSED"),
+        (Speech(audio_id="a"), None, "UNKNOWN"),
     ],
 )
 def test_known_status_and_status_name(speech: Speech, known: AudioStatus | None, name: str) -> None:
@@ -191,9 +191,9 @@ def test_known_status_and_status_name(speech: Speech, known: AudioStatus | None,
 
 def test_status_name_alone_decides_finality() -> None:
     """Without audio_status or the final flag, a documented status name still decides."""
-    assert Speech(audio_status_name="COMPLETED").is_completed
-    assert Speech(audio_status_name="FAILED").is_failed
-    assert not Speech(audio_status_name="GENERATING").is_final
+    assert Speech(audio_id="a", audio_status_name="COMPLETED").is_completed
+    assert Speech(audio_id="a", audio_status_name="FAILED").is_failed
+    assert not Speech(audio_id="a", audio_status_name="GENERATING").is_final
 
 
 def test_speech_failed_error_message() -> None:

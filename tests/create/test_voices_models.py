@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import respx
@@ -127,18 +128,14 @@ async def test_voice_with_a_numeric_age_and_missing_fields(
     ("body", "field"),
     [
         ({"voices": "all"}, "voices"),
-        ({"voices": [VOICE, "v2"]}, "voices[1]"),
-        ({"voices": [{"voice_id": 5}]}, "voices[0].voice_id"),
-        ({"voices": [{"voice_id": "v", "style_tags": "calm"}]}, "voices[0].style_tags"),
-        ({"voices": [{"voice_id": "v", "style_tags": ["calm", 3]}]}, "voices[0].style_tags[1]"),
-        ({"voices": [{"voice_id": "v", "gender": True}]}, "voices[0].gender"),
+        ({"voices": {"voice_id": "v"}}, "voices"),
         ([VOICE], None),
     ],
 )
-async def test_voices_of_wrong_types_are_a_decode_error(
+async def test_voices_of_wrong_shape_are_a_decode_error(
     api: AsyncSpeechAPI, router: respx.MockRouter, body: Any, field: str | None
 ) -> None:
-    """A field of the wrong type is a ResponseDecodeError naming it."""
+    """A body that is not an object, or whose voices is not a list, is a ResponseDecodeError."""
     router.get(VOICES).mock(return_value=httpx.Response(200, json=body))
     with pytest.raises(ResponseDecodeError) as info:
         await api.voices()
@@ -212,10 +209,55 @@ async def test_empty_models_answer(api: AsyncSpeechAPI, router: respx.MockRouter
 
 
 @pytest.mark.parametrize(
+    ("voice", "expected", "invalid"),
+    [
+        ({"voice_id": "v", "style_tags": "calm"}, Voice(voice_id="v"), {"style_tags": "calm"}),
+        (
+            {"voice_id": "v", "style_tags": ["calm", 3]},
+            Voice(voice_id="v", style_tags=("calm",)),
+            {"style_tags[1]": 3},
+        ),
+        ({"voice_id": "v", "gender": True}, Voice(voice_id="v"), {"gender": True}),
+    ],
+)
+async def test_voice_field_of_wrong_type_is_dropped_and_kept(
+    api: AsyncSpeechAPI,
+    router: respx.MockRouter,
+    voice: dict[str, Any],
+    expected: Voice,
+    invalid: dict[str, object],
+) -> None:
+    """A voice's non-essential field (or list item) of the wrong type is dropped, kept aside."""
+    router.get(VOICES).mock(return_value=httpx.Response(200, json={"voices": [voice]}))
+    assert await api.voices() == [attrs.evolve(expected, invalid_fields=invalid)]
+
+
+@pytest.mark.parametrize("bad", ["v2", {"voice_id": 5}, {"display_name": "no id"}])
+async def test_voice_without_a_usable_id_is_skipped(
+    api: AsyncSpeechAPI, router: respx.MockRouter, bad: object
+) -> None:
+    """A voice without a string voice_id is left out; the others are returned."""
+    router.get(VOICES).mock(return_value=httpx.Response(200, json={"voices": [VOICE, bad]}))
+    voices = await api.voices()
+    assert [voice.voice_id for voice in voices] == [VOICE["voice_id"]]
+
+
+async def test_models_of_wrong_shape_are_a_decode_error(
+    api: AsyncSpeechAPI, router: respx.MockRouter
+) -> None:
+    """A provider_groups that is not a list is a ResponseDecodeError naming it."""
+    router.get(MODELS).mock(
+        return_value=httpx.Response(200, json={**MODELS_BODY, "provider_groups": {"MiniMax": []}})
+    )
+    with pytest.raises(ResponseDecodeError) as info:
+        await api.models()
+    assert info.value.field == "provider_groups"
+
+
+@pytest.mark.parametrize(
     ("patch", "field"),
     [
         ({"default_model": 1}, "default_model"),
-        ({"provider_groups": {"MiniMax": []}}, "provider_groups"),
         ({"provider_groups": [{"models": [{"max_characters": "10k"}]}]}, "max_characters"),
         ({"provider_groups": [{"models": [{"max_characters": 1.5}]}]}, "max_characters"),
         ({"provider_groups": [{"models": [{"credit_formula": [1]}]}]}, "credit_formula"),
@@ -227,16 +269,16 @@ async def test_empty_models_answer(api: AsyncSpeechAPI, router: respx.MockRouter
         ({"provider_groups": [{}, {"models": [3]}]}, "provider_groups[1].models[0]"),
     ],
 )
-async def test_models_of_wrong_types_are_a_decode_error(
+async def test_models_field_of_wrong_type_is_dropped_and_kept(
     api: AsyncSpeechAPI, router: respx.MockRouter, patch: dict[str, Any], field: str
 ) -> None:
-    """A field of the wrong type anywhere in the tree is a ResponseDecodeError naming its path."""
+    """A field of the wrong type anywhere in the tree is dropped and kept where it was."""
     router.get(MODELS).mock(return_value=httpx.Response(200, json={**MODELS_BODY, **patch}))
-    with pytest.raises(ResponseDecodeError) as info:
-        await api.models()
-    assert info.value.field is not None
-    assert info.value.field.endswith(field)
-    assert field in str(info.value)
+    models = await api.models()
+    holders: list[Any] = [models, *models.provider_groups, *models.models]
+    holders += [m.credit_formula for m in models.models if m.credit_formula is not None]
+    kept = [key for holder in holders for key in holder.invalid_fields]
+    assert [key for key in kept if key.split(".")[-1] == field.split(".")[-1]], kept
 
 
 async def test_models_request_carries_the_token(

@@ -35,14 +35,15 @@ AUDIO = b"ID3" + b"\x00" * 997
 async def test_echoed_token_is_masked_before_the_excerpt_is_cut(
     serve: Any, transport: str | None, length: int
 ) -> None:
-    """A field echoing the token, at any length and position, never shows 8 of its characters."""
+    """An essential field echoing the token, at any length and position, never shows 8 of its
+    characters in the decode error (a non-essential one is tolerated since issue 11)."""
     secret = ("S3cretT0k" * 8)[: length - 7]
     token = f"user:7-{secret}"
     assert len(token) == length
     echoed: list[str] = []
 
     async def handler(request: Request, reply: Reply) -> bool:
-        return await json_reply(reply, record(duration=echoed[-1]))
+        return await json_reply(reply, record(audio_status=echoed[-1]))
 
     server = serve(handler)
     async with AsyncSpeechAPI(
@@ -54,7 +55,7 @@ async def test_echoed_token_is_masked_before_the_excerpt_is_cut(
                 with pytest.raises(ResponseDecodeError) as caught:
                     await api.get(AUDIO_ID)
                 message = str(caught.value)
-                assert "duration" in message
+                assert "audio_status" in message
                 for i in range(len(secret) - 7):
                     assert secret[i : i + 8] not in message, (before, after, message)
 

@@ -248,13 +248,18 @@ async def test_success_with_non_json_body_raises_response_decode_error(
 
 
 async def test_field_of_wrong_type_raises_decode_error_naming_it(server: LoopbackServer) -> None:
-    """A 200 record with a field of the wrong type raises ResponseDecodeError naming the field."""
-    server.script(speech_url(AUDIO_ID), reply(record(AUDIO_ID, duration="three seconds")))
+    """A 200 record with an essential field of the wrong type raises ResponseDecodeError naming
+    it; any other field of the wrong type is None, its value kept in invalid_fields."""
+    server.script(speech_url(AUDIO_ID), reply(record(AUDIO_ID, audio_status="done")))
     async with client(server) as api:
         with raises(ResponseDecodeError) as caught:
             await api.get(AUDIO_ID)
-    assert caught.value.field == "duration"
-    assert "duration" in str(caught.value)
+        assert caught.value.field == "audio_status"
+        assert "audio_status" in str(caught.value)
+        server.script(speech_url(AUDIO_ID), reply(record(AUDIO_ID, duration="three seconds")))
+        speech = await api.get(AUDIO_ID)
+    assert speech.duration is None
+    assert speech.invalid_fields == {"duration": "three seconds"}
 
 
 async def test_unknown_status_and_missing_fields_decode(server: LoopbackServer) -> None:

@@ -1,5 +1,7 @@
-"""Property: any JSON value where a record is expected decodes to the model or raises
-``ResponseDecodeError``, never another exception type.
+"""Property: any JSON value where a record is expected either decodes to the model, with every
+non-essential field of a wrong type ``None`` (or empty) and its value listed in ``invalid_fields``,
+or raises ``ResponseDecodeError`` naming an essential field or (no field) the body; never another
+exception type.
 
 The valid bodies that get mutated are the fake API's own answers (a full job record, a page in the
 list shape, the voices and the models bodies), fetched once through its in-process transport.
@@ -13,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 import pytest
 from hypothesis import example, given, settings
@@ -20,7 +23,7 @@ from hypothesis import strategies as st
 from reliability_support import DETERMINISTIC
 
 from pixverse_speech import ResponseDecodeError, Speech, SpeechModels, SpeechPage
-from pixverse_speech._converter import structure
+from pixverse_speech._converter import ESSENTIAL, structure
 from pixverse_speech._create import decode_created
 from pixverse_speech._http import Secret, Sender
 from pixverse_speech._models import VoiceList
@@ -120,16 +123,44 @@ def mutation(name: str, path: Path, new: JSON) -> tuple[str, Path, JSON]:
     return name, path, replaced(valid_bodies()[name], path, new)
 
 
+def records(value: object) -> list[Any]:
+    """``value`` and every model inside it, parents first."""
+    if not attrs.has(type(value)):
+        return []
+    found = [value]
+    for field in attrs.fields(type(value)):
+        inner = getattr(value, field.name)
+        for item in inner if isinstance(inner, tuple) else (inner,):
+            found.extend(records(item))
+    return found
+
+
+def assert_dropped_fields_are_empty(result: object) -> None:
+    """Every key of every ``invalid_fields`` is a field now ``None``/``()``, or a list item."""
+    for record in records(result):
+        names = {field.name for field in attrs.fields(type(record))}
+        for key in record.invalid_fields:
+            name, bracket, _ = key.partition("[")
+            assert name in names, (type(record).__name__, key)
+            assert name not in ESSENTIAL.get(type(record), ()) or bracket, key
+            if not bracket:
+                assert getattr(record, name) in (None, ()), (key, getattr(record, name))
+
+
 def assert_decodes_or_decode_error(body: JSON, cls: type) -> ResponseDecodeError | None:
-    """``structure`` gives a ``cls`` or raises ``ResponseDecodeError``; return that error."""
+    """``structure`` gives a ``cls`` or raises ``ResponseDecodeError`` naming an essential field
+    of ``cls`` or the body; return that error."""
     try:
         result = structure(body, cls)
     except ResponseDecodeError as exc:
         error = exc
     else:
         assert isinstance(result, cls)
+        assert_dropped_fields_are_empty(result)
         return None
     assert str(error), "a decode error with no message"
+    assert error.field is None or error.field in ESSENTIAL[cls], error.field
+    assert error.field is not None or not isinstance(body, dict), "a dict body named as the body"
     return error
 
 
@@ -162,13 +193,29 @@ def test_any_json_decodes_or_raises_decode_error(cls: type, body: JSON) -> None:
 @example(case=mutation("models", ("provider_groups", 0, "models", 1, "max_characters"), True))
 @example(case=mutation("voices", ("voices", 0, "style_tags", 0), 7))
 def test_mutated_record_decodes_or_names_the_field(case: tuple[str, Path, JSON]) -> None:
-    """A valid body with one field replaced decodes, or raises ResponseDecodeError naming it."""
+    """A valid body with one field replaced decodes, keeping an odd value in invalid_fields, or
+    raises ResponseDecodeError naming the essential field replaced."""
     name, path, body = case
-    error = assert_decodes_or_decode_error(body, model_of(name))
+    cls = model_of(name)
+    error = assert_decodes_or_decode_error(body, cls)
     if error is not None:
-        assert error.field is not None, f"no field named for a change at {dotted(path)}"
-        # The field named is the one replaced, or a field inside the value put there.
-        assert error.field.startswith(dotted(path)), (error.field, dotted(path))
+        # Nested records never fail their parent: only a top-level essential field can.
+        assert error.field == path[0], (error.field, dotted(path))
+        return
+    result = structure(body, cls)
+    if len(path) == 1 and isinstance(path[0], str) and hasattr(result, path[0]):
+        new = body[path[0]]
+        field = path[0]
+        value = getattr(result, field)
+        if field in result.invalid_fields:
+            assert result.invalid_fields[field] is new
+            assert value in (None, ())
+        elif isinstance(value, tuple):  # every item decoded or kept as "field[i]"
+            items = [key for key in result.invalid_fields if key.startswith(f"{field}[")]
+            assert isinstance(new, list) or new is None
+            assert len(value) + len(items) == len(new or [])
+        else:
+            assert (value is None) == (new is None), (field, new, value)
 
 
 @settings(DETERMINISTIC, max_examples=150)
