@@ -213,6 +213,7 @@ class AsyncSpeechAPI:
             timeout=request_timeout,
             retry=RetryPolicy(max_retries=retries),
             max_in_flight=pool,
+            direct=self._owns_client,
         )
         self._rng = random.Random()
         self._closed = False

@@ -26,6 +26,7 @@ from ._exceptions import (
     SpeechError,
     error_for_status,
 )
+from ._requests import Requests
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 __all__ = ["Secret", "Sender"]
@@ -112,7 +113,9 @@ class Sender:
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         max_in_flight: int,
+        direct: bool = False,
     ) -> None:
+        """``direct``: this library created ``client``, so requests may skip its ``send()``."""
         self.client = client
         self.base_url = base_url
         self.token = token
@@ -121,6 +124,9 @@ class Sender:
         self.max_in_flight = max_in_flight
         self.rng = random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
+        self.requests = Requests(
+            client, base_url=base_url, token=token.get(), timeout=timeout, direct=direct
+        )
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -209,18 +215,8 @@ class Sender:
         audio_id: str | None,
         limiter: anyio.CapacityLimiter | None,
     ) -> Any:
-        request = self.client.build_request(
-            method,
-            url,
-            params=params,
-            data=data,
-            json=json_body,
-            files=files,
-            headers={
-                "Authorization": f"Bearer {self.token.get()}",
-                "Accept": "application/json",
-            },
-            timeout=self.timeout,
+        request = self.requests.build(
+            method, url, params=params, data=data, json_body=json_body, files=files
         )
         started = time.perf_counter()
         try:
@@ -229,7 +225,7 @@ class Sender:
             try:
                 await _acquire(self.limiter)
                 try:
-                    response = await self.client.send(request)
+                    response = await self.requests.send(request)
                 finally:
                     self.limiter.release()
             finally:
