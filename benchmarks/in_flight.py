@@ -21,7 +21,7 @@ from transport import Run, measure, server_limits_of
 
 from pixverse_speech import AsyncSpeechAPI
 
-LIMITS = (2, 4, 8, 16, 32)
+LIMITS = (2, 4, 8, 16, 20, 32)
 CALLS = 1500
 
 
