@@ -11,7 +11,7 @@ Clients, all on asyncio:
 
 * ``httpx default``: ``httpx.AsyncClient()`` with its default limits, calls launched as they come.
 * ``httpx pool+sem``: bare httpx ``GET`` + ``json()``, as many connections as the library lets
-  requests in flight by default, and a semaphore of that size in front (queued in our code).
+  requests in flight by default on this transport, and a semaphore of that size in front.
 * ``client (httpx)``: ``AsyncSpeechAPI()`` on its default transport, default limits.
 * ``httpx/aiohttp+sem``: the same bare httpx over the aiohttp transport of ``transport="aiohttp"``.
 * ``client (aiohttp)``: ``AsyncSpeechAPI(transport="aiohttp")``.
@@ -65,13 +65,14 @@ Call = Callable[[], Awaitable[object]]
 Factory = Callable[[Server, str], AbstractAsyncContextManager[Call]]
 
 
-def library_in_flight() -> int:
+def library_in_flight(transport: str | None) -> int:
     """How many requests the library lets in flight by default (its limiter and pool)."""
-    api = AsyncSpeechAPI(token="x" * 16)
+    api = AsyncSpeechAPI(token="x" * 16, transport=transport)  # type: ignore[arg-type]
     return api._sender.max_in_flight
 
 
-POOL = library_in_flight()
+POOL = library_in_flight(None)
+POOL_AIOHTTP = library_in_flight("aiohttp")
 
 
 def _urls(server: Server, endpoint: str) -> tuple[str, dict[str, str]]:
@@ -95,12 +96,14 @@ async def httpx_default(server: Server, endpoint: str) -> AsyncIterator[Call]:
         yield call
 
 
-def _bare_httpx(transport: Callable[[], httpx.AsyncBaseTransport | None]) -> Factory:
+def _bare_httpx(
+    transport: Callable[[], httpx.AsyncBaseTransport | None], pool: int = POOL
+) -> Factory:
     @asynccontextmanager
     async def factory(server: Server, endpoint: str) -> AsyncIterator[Call]:
         url, headers = _urls(server, endpoint)
-        limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
-        gate = asyncio.Semaphore(POOL)
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        gate = asyncio.Semaphore(pool)
         async with httpx.AsyncClient(limits=limits, transport=transport()) as http:
 
             async def call() -> object:
@@ -116,7 +119,7 @@ def _bare_httpx(transport: Callable[[], httpx.AsyncBaseTransport | None]) -> Fac
 
 def _aiohttp_transport() -> httpx.AsyncBaseTransport:
     return AiohttpTransport(
-        limits=httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
+        limits=httpx.Limits(max_connections=POOL_AIOHTTP, max_keepalive_connections=POOL_AIOHTTP)
     )
 
 
@@ -160,7 +163,7 @@ CLIENTS: dict[str, Factory] = {
     "httpx default": httpx_default,
     "httpx pool+sem": _bare_httpx(lambda: None),
     "client (httpx)": _client(None),
-    "httpx/aiohttp+sem": _bare_httpx(_aiohttp_transport),
+    "httpx/aiohttp+sem": _bare_httpx(_aiohttp_transport, POOL_AIOHTTP),
     "client (aiohttp)": _client("aiohttp"),
     "raw aiohttp": raw_aiohttp,
 }
@@ -254,7 +257,7 @@ async def pool_check(server: Server, in_flight: int = 1000) -> str:
     for name, run in (
         ("httpx, default limits (100 connections)", raw),
         (f"client (httpx), default ({POOL} in flight)", lambda: ours(None)),
-        (f"client (aiohttp), default ({POOL} in flight)", lambda: ours("aiohttp")),
+        (f"client (aiohttp), default ({POOL_AIOHTTP} in flight)", lambda: ours("aiohttp")),
     ):
         outcomes, wall = await run()
         kinds: Counter[str] = Counter()
@@ -458,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {machine()}.")
     print(
         f"Server (`serve_raw.py`) pinned to CPU {server.pinned_cpu}, client to CPU 1: {pinned}. "
-        f"{repeats} repetition(s); the library's default in flight: {POOL}; calls per run: "
+        f"{repeats} repetition(s); the library's default in flight: {POOL} "
+        f"({POOL_AIOHTTP} on aiohttp); calls per run: "
         f"get {CALLS['get']}, list {CALLS['list']}{' (x0.2)' if scale != 1 else ''}."
     )
     print()
