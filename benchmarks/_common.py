@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
@@ -9,7 +10,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -37,23 +38,32 @@ class Server:
     audio_ids: list[str]
     pid: int
     pinned_cpu: int | None
+    reports_cpu: bool = False
 
     @property
     def origin(self) -> str:
         return self.base_url.split("/v2/")[0]
 
     def cpu_seconds(self) -> float:
-        """CPU time the server process has used so far (all its threads)."""
+        """CPU time the server process has used so far: as it reports it, else from ``/proc``."""
+        if self.reports_cpu:
+            host, port = self.origin.removeprefix("http://").split(":")
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            try:
+                connection.request("GET", "/__cpu")
+                return float(connection.getresponse().read())
+            finally:
+                connection.close()
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def served_fake(jobs: int = 50) -> Iterator[Server]:
-    """Start ``serve_fake.py`` on its own CPU; yields once it accepts connections."""
+def served_fake(jobs: int = 50, script: str = "serve_fake.py") -> Iterator[Server]:
+    """Start ``script`` (the fake API by default) on its own CPU; yields once it listens."""
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "serve_fake.py"), "--jobs", str(jobs), "--cpu", "0"],
+        [sys.executable, str(HERE / script), "--jobs", str(jobs), "--cpu", str(SERVER_CPU)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -74,6 +84,11 @@ def served_fake(jobs: int = 50) -> Iterator[Server]:
             process.wait(10)
 
 
+def served_raw(jobs: int = 50) -> AbstractContextManager[Server]:
+    """``serve_raw.py``: the fake's bodies, pre-serialised, on a bare asyncio server."""
+    return served_fake(jobs, "serve_raw.py")
+
+
 def versions() -> dict[str, str]:
     out = {"Python": platform.python_version()}
     for name in ("httpx", "httpcore", "h11", "aiohttp", "httpx-aiohttp", "anyio", "cattrs"):
@@ -81,7 +96,6 @@ def versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
-    out["uvicorn (server)"] = metadata.version("uvicorn")
     return out
 
 

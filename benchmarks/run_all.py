@@ -2,9 +2,10 @@
 
     python benchmarks/run_all.py [--quick] [--output results.md]
 
-Each script runs in its own process, one after the other (the transport benchmark starts the fake
-API in a further process of its own, pinned to the other CPU).  ``batch_requests.py`` is included
-when it exists.  Bounded: about 5-8 minutes on a 2-core machine; ``--quick`` takes about one.
+Each script runs in its own process, one after the other (the transport and in-flight benchmarks
+start ``serve_raw.py`` in a further process of its own, pinned to the other CPU), with this
+checkout first on ``PYTHONPATH``.  Bounded: about 10 minutes on a 2-core machine; ``--quick`` a
+few.  A script that fails (``transport.py`` does when the server was the limit) fails the run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS: list[tuple[str, list[str], list[str], float]] = [
     ("poll_schedule.py", [], ["--samples", "400", "--client-samples", "10"], 300),
     ("decode.py", [], [], 300),
-    ("transport.py", [], ["--quick"], 600),
+    ("transport.py", [], ["--quick"], 900),
+    ("in_flight.py", [], ["--repeats", "1"], 600),
     ("batch_requests.py", [], [], 600),
 ]
 
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     failed = []
+    path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     for script, normal, quick, limit in SCRIPTS:
         path = HERE / script
         if not path.exists():
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 text=True,
                 timeout=limit,
                 cwd=HERE.parent,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), *path])},
             )
         except subprocess.TimeoutExpired:
             failed.append(script)

@@ -17,6 +17,7 @@ Install with ``pip install 'pixverse-speech[aiohttp]'``; asyncio only (aiohttp h
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +25,8 @@ import aiohttp
 import httpx
 import yarl
 from httpx_aiohttp import AiohttpTransport as _UpstreamTransport
+
+from ._requests import READ_EAGERLY
 
 __all__ = ["AiohttpTransport"]
 
@@ -68,6 +71,32 @@ class _ResponseStream(httpx.AsyncByteStream):
         # Hands a fully read connection back to the pool; closes one that is not.
         self._response.release()
         await self._response.wait_for_close()
+
+
+class _ReadStream(httpx.AsyncByteStream):
+    """A body already read, handed over raw.
+
+    Not ``content=``/``httpx.ByteStream``: httpx decodes those whole at once, so a small gzip
+    bomb would be inflated in one go, past any cap (``_body`` inflates in bounded steps).
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._body
+
+
+#: Bodies up to this size (with a Content-Length) are read before the response is returned.
+EAGER_BODY_LIMIT = 256 * 1024
+
+
+@functools.lru_cache(maxsize=16)
+def _client_timeout(
+    connect: float | None, read: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    # One per distinct timeout (a client has one or two), not one per request.
+    return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read, connect=pool)
 
 
 class AiohttpTransport(_UpstreamTransport):
@@ -115,26 +144,39 @@ class AiohttpTransport(_UpstreamTransport):
                 data = stream
             request.headers.pop("transfer-encoding", None)  # aiohttp frames the body itself
         proxy = self.proxy
+        headers = request.headers
+        encoding = headers.encoding
         try:
             response = await self.client.request(
                 request.method,
                 # As httpx encoded it: a string would be re-normalized by yarl.
                 yarl.URL(str(request.url), encoded=True),
-                headers=request.headers,
+                # As str pairs decoded as httpx would: aiohttp reading httpx.Headers through
+                # its mapping interface decodes each header several times.
+                headers=[(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
                 data=data,
                 allow_redirects=False,
                 auto_decompress=False,
                 compress=False,
-                timeout=aiohttp.ClientTimeout(
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                    connect=timeout.get("pool"),
+                timeout=_client_timeout(
+                    timeout.get("connect"), timeout.get("read"), timeout.get("pool")
                 ),
                 server_hostname=request.extensions.get("sni_hostname"),
                 proxy=str(proxy.url) if proxy else None,
                 proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
                 proxy_headers=proxy.headers if proxy else None,
             )
+            body: bytes | None = None
+            length = response.content_length
+            if (
+                length is not None
+                and length <= EAGER_BODY_LIMIT
+                and request.extensions.get(READ_EAGERLY)
+            ):
+                # A small body (every API answer) is read here, in one await: streaming it
+                # through httpx's async iterators costs more CPU than the read itself.
+                body = await response.read()
+                response.release()
         except (aiohttp.ClientError, TimeoutError) as exc:
             translated = translate(exc)
             if translated is None:
@@ -146,7 +188,7 @@ class AiohttpTransport(_UpstreamTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
-            stream=_ResponseStream(response),
+            stream=_ResponseStream(response) if body is None else _ReadStream(body),
             request=request,
             extensions=extensions,
         )

@@ -53,6 +53,11 @@ logger = logging.getLogger("pixverse_speech")
 
 DEFAULT_BASE_URL = "https://api.useapi.net/v2/"
 TOKEN_ENV_VAR = "USEAPI_TOKEN"
+#: Requests in flight at once by default, measured in ``benchmarks/in_flight.py``: httpcore's CPU
+#: per request grows with the requests inside its pool; the aiohttp transport's does not, and it
+#: keeps more calls per second with more in flight.
+DEFAULT_MAX_CONNECTIONS = 8
+DEFAULT_MAX_CONNECTIONS_AIOHTTP = 20
 
 #: Called with the first record a wait sees and with every record whose status changed.
 OnUpdate = Callable[[Speech], "Awaitable[object] | object"]
@@ -171,8 +176,13 @@ class AsyncSpeechAPI:
         body): an attempt that takes longer raises :class:`APITimeoutError`.  An
         ``httpx.Timeout`` keeps httpx's meaning: a limit per phase and per network read.
     :param max_retries: retries of one request on a transient failure; ``0`` disables them.
-    :param max_connections: the most requests this client has in flight at once; more wait their
-        turn in the client.  Also the pool size of the ``httpx.AsyncClient`` it creates.
+    :param max_connections: the most requests this client has in flight at once; more wait
+        their turn in the client.  Also the pool size of the ``httpx.AsyncClient`` it creates.
+        ``None``: 8, or 20 with ``transport="aiohttp"``.  httpx's own pool spends more CPU per
+        request the more requests are inside it, so a small number keeps each call cheap
+        (``docs/performance.md``); the aiohttp transport's cost does not grow with it.  Raise it
+        when requests spend long on the network and you need more calls per second than it
+        allows: about ``max_connections`` / round-trip time (8 at 200 ms: 40 calls/s).
     :param transport: ``"aiohttp"`` for the faster aiohttp-backed transport (asyncio only, needs
         the ``aiohttp`` extra), or an ``httpx.AsyncBaseTransport`` such as the fake API's
         ``fake.transport()``; ``None`` is httpx's own.  Not with ``http_client``.
@@ -191,7 +201,7 @@ class AsyncSpeechAPI:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 3,
-        max_connections: int = 20,
+        max_connections: int | None = None,
         transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -201,7 +211,11 @@ class AsyncSpeechAPI:
         self._base_url = _check_base_url(base_url)
         request_timeout = _check_request_timeout(timeout)
         retries = check_int("max_retries", max_retries, minimum=0)
-        pool = check_int("max_connections", max_connections, minimum=1)
+        if max_connections is None:
+            aiohttp = isinstance(transport, str) and transport == "aiohttp"
+            pool = DEFAULT_MAX_CONNECTIONS_AIOHTTP if aiohttp else DEFAULT_MAX_CONNECTIONS
+        else:
+            pool = check_int("max_connections", max_connections, minimum=1)
         response_cap = check_int("max_response_bytes", max_response_bytes, minimum=1)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError(
@@ -228,6 +242,7 @@ class AsyncSpeechAPI:
             max_in_flight=pool,
             attempt_timeout=None if isinstance(timeout, httpx.Timeout) else request_timeout.read,
             max_response_bytes=response_cap,
+            direct=self._owns_client,
         )
         self._rng = random.Random()
         self._closed = False

@@ -7,6 +7,7 @@ another host or a download from the media host never carries it.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import random
@@ -19,7 +20,6 @@ import httpx
 
 from . import _timing
 from ._body import (
-    ACCEPT_ENCODING,
     DEFAULT_MAX_RESPONSE_BYTES,
     AttemptTimeout,
     read_capped,
@@ -34,6 +34,7 @@ from ._exceptions import (
     error_for_status,
 )
 from ._loop import LoopBinding
+from ._requests import Requests
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 __all__ = ["Secret", "Sender"]
@@ -126,7 +127,9 @@ class Sender:
         max_in_flight: int,
         attempt_timeout: float | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        direct: bool = False,
     ) -> None:
+        """``direct``: this library created ``client``, so requests may skip its ``send()``."""
         self.client = client
         self.base_url = base_url
         self.token = token
@@ -141,6 +144,9 @@ class Sender:
         # Its connections and its limiter belong to the first loop that uses it: on another one
         # they would fail obscurely ("Event loop is closed") and leak sockets.
         self.loop = LoopBinding()
+        self.requests = Requests(
+            client, base_url=base_url, token=token.get(), timeout=timeout, direct=direct
+        )
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -229,20 +235,8 @@ class Sender:
         audio_id: str | None,
         limiter: anyio.CapacityLimiter | None,
     ) -> Any:
-        request = self.client.build_request(
-            method,
-            url,
-            params=params,
-            data=data,
-            json=json_body,
-            files=files,
-            headers={
-                "Authorization": f"Bearer {self.token.get()}",
-                "Accept": "application/json",
-                # Only what _body can inflate in bounded steps.
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            timeout=self.timeout,
+        request = self.requests.build(
+            method, url, params=params, data=data, json_body=json_body, files=files
         )
         self.loop.check()
         started = time.perf_counter()
@@ -329,11 +323,14 @@ class Sender:
 
     async def _send_and_read(self, request: httpx.Request) -> tuple[httpx.Response, bytes, bool]:
         # Streamed, so that the body is inflated and counted by _body, never whole by httpx.
-        response = await self.client.send(request, stream=True)
+        started = time.perf_counter()
+        response = await self.requests.send(request)
         try:
             content, complete = await read_capped(response, self.max_response_bytes)
         finally:
             await response.aclose()
+        if not hasattr(response, "_elapsed"):  # httpx's send() sets it; the direct path does not
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         if complete:
             # What response.content would have held, for those who look at error.response.
             response._content = content

@@ -6,15 +6,18 @@ A failure that may have reached the server must never look like "the request nev
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 
 import aiohttp
 import httpx
 import pytest
-from loopback.server import LoopbackServer, drop, reply, truncated
+from loopback.server import LoopbackServer, Reply, drop, reply, truncated
 
 from pixverse_speech import APIConnectionError, APITimeoutError, AsyncSpeechAPI
-from pixverse_speech._aiohttp import AiohttpTransport, translate
+from pixverse_speech._aiohttp import EAGER_BODY_LIMIT, AiohttpTransport, translate
+from pixverse_speech._requests import READ_EAGERLY
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +129,39 @@ async def test_aiohttp_transport_under_trio_raises_a_clear_runtime_error() -> No
     ) as api:
         with pytest.raises(RuntimeError, match=r"asyncio only.*trio"):
             await api.get("some-id")
+
+
+async def test_small_body_is_read_with_the_answer(server: LoopbackServer) -> None:
+    """An API request's small body is read along with the answer and handed over raw, in one
+    piece: still gzip, so that the library's bounded inflater, not httpx, undoes it."""
+    payload = json.dumps({"audio_id": "x"}).encode()
+    server.script(
+        PATH,
+        Reply(
+            status=200,
+            body=gzip.compress(payload),
+            headers=(("Content-Type", "application/json"), ("Content-Encoding", "gzip")),
+        ),
+    )
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+        request = http.build_request(
+            "GET", f"http://127.0.0.1:{server.port}{PATH}", extensions={READ_EAGERLY: True}
+        )
+        response = await http.send(request, stream=True)
+        chunks = [chunk async for chunk in response.aiter_raw()]
+        await response.aclose()
+    assert chunks == [gzip.compress(payload)]
+
+
+async def test_large_body_is_streamed(server: LoopbackServer) -> None:
+    """A body above the eager limit is streamed, arriving whole through aiter_bytes."""
+    body = b"a" * (EAGER_BODY_LIMIT + 1)
+    server.script(PATH, Reply(status=200, body=body, headers=()))
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+        request = http.build_request("GET", f"http://127.0.0.1:{server.port}{PATH}")
+        response = await http.send(request, stream=True)
+        with pytest.raises(httpx.ResponseNotRead):
+            _ = response.content
+        received = b"".join([chunk async for chunk in response.aiter_bytes()])
+        await response.aclose()
+    assert received == body

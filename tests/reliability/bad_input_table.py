@@ -144,7 +144,10 @@ def constructor_cases() -> Iterator[Case]:
     )
     yield from rows(call, "timeout", SECONDS, lambda v: _ctor(timeout=v))
     yield from rows(call, "max_retries", [None, "3", True, 1.5, -1], lambda v: _ctor(max_retries=v))
-    yield from rows(call, "max_connections", COUNTS_FROM_ONE, lambda v: _ctor(max_connections=v))
+    # None picks the transport's default.
+    yield from rows(
+        call, "max_connections", COUNTS_FROM_ONE[1:], lambda v: _ctor(max_connections=v)
+    )
     yield from rows(
         call, "max_response_bytes", COUNTS_FROM_ONE, lambda v: _ctor(max_response_bytes=v)
     )
