@@ -44,6 +44,7 @@ from ._models import (
     SpeechPage,
     Voice,
 )
+from ._sync import SpeechAPI
 from ._version import __version__
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "Speech",
+    "SpeechAPI",
     "SpeechError",
     "SpeechFailedError",
     "SpeechModels",

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Literal, TypeVar
 
@@ -17,6 +17,7 @@ import httpx
 
 from . import _timing
 from ._checks import as_float, check_int, check_text, shown
+from ._config import check_headers, resolve_base_url
 from ._converter import structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
 from ._download import DEFAULT_CHUNK_SIZE, Writable
@@ -159,7 +160,8 @@ class AsyncSpeechAPI:
 
     :param token: the useapi.net API token; ``None`` reads ``USEAPI_TOKEN``.
     :param email: the account email used by list calls that do not name one.
-    :param base_url: the API root, ``https://api.useapi.net/v2/``.
+    :param base_url: the API root; ``None`` reads ``USEAPI_BASE_URL``, else
+        ``https://api.useapi.net/v2/``.
     :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.
     :param max_retries: retries of one request on a transient failure; ``0`` disables them.
     :param max_connections: the most requests this client has in flight at once; more wait their
@@ -170,6 +172,8 @@ class AsyncSpeechAPI:
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
         never closes it.  Its base URL does not apply to API calls; its default headers do, but
         for ``Authorization``, which this client sets on each API request itself.
+    :param default_headers: headers sent with every API request (never to the media host of a
+        download); they override the library's ``User-Agent`` when they name it.
     """
 
     def __init__(
@@ -177,16 +181,18 @@ class AsyncSpeechAPI:
         token: str | None = None,
         *,
         email: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 3,
         max_connections: int = 20,
         transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._token = _read_token(token)
         self._email = _check_email(email)
-        self._base_url = _check_base_url(base_url)
+        self._base_url = resolve_base_url(base_url, DEFAULT_BASE_URL, _check_base_url)
+        headers = check_headers("default_headers", default_headers)
         request_timeout = _check_request_timeout(timeout)
         retries = check_int("max_retries", max_retries, minimum=0)
         pool = check_int("max_connections", max_connections, minimum=1)
@@ -213,6 +219,7 @@ class AsyncSpeechAPI:
             timeout=request_timeout,
             retry=RetryPolicy(max_retries=retries),
             max_in_flight=pool,
+            headers=headers,
         )
         self._rng = random.Random()
         self._closed = False

@@ -112,8 +112,11 @@ class Sender:
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         max_in_flight: int,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
+        #: Extra headers of every API request (``default_headers``); they win over the client's.
+        self.headers = dict(headers or {})
         self.base_url = base_url
         self.token = token
         self.timeout = timeout
@@ -217,8 +220,9 @@ class Sender:
             json=json_body,
             files=files,
             headers={
-                "Authorization": f"Bearer {self.token.get()}",
                 "Accept": "application/json",
+                **self.headers,
+                "Authorization": f"Bearer {self.token.get()}",
             },
             timeout=self.timeout,
         )

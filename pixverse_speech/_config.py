@@ -1,0 +1,53 @@
+"""Client configuration read from the environment, and the checks of the headers option."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+__all__ = ["BASE_URL_ENV_VAR", "check_headers", "resolve_base_url"]
+
+#: Where ``base_url=None`` (the default) reads the API root from, for the client and the CLI.
+BASE_URL_ENV_VAR = "USEAPI_BASE_URL"
+
+# Set per request by the client itself: a header option must not replace them.
+_RESERVED = frozenset({"authorization", "host", "content-length", "transfer-encoding"})
+
+
+def resolve_base_url(value: object, default: str, check: Callable[[object], str]) -> str:
+    """``value`` checked, or else ``USEAPI_BASE_URL`` checked, or else ``default``.
+
+    An explicit argument wins.  A bad value from the environment is a ``ValueError`` that names
+    the variable, so that it is not mistaken for a bad argument.
+    """
+    if value is not None:
+        return check(value)
+    from_env = os.environ.get(BASE_URL_ENV_VAR)
+    if from_env is None or not from_env.strip():
+        return check(default)
+    try:
+        return check(from_env.strip())
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"the {BASE_URL_ENV_VAR} environment variable is not usable: {exc}"
+        ) from None
+
+
+def check_headers(name: str, value: object) -> dict[str, str]:
+    """Extra request headers: a mapping of printable ``str`` names and values."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping of header names to values, got {value!r}")
+    headers: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"{name} must map str to str, got {key!r}: {type(item).__name__}")
+        if not key.strip() or any(ch in key for ch in ":\r\n\0 ") or not key.isprintable():
+            raise ValueError(f"{name} has an invalid header name: {key!r}")
+        if any(ch in item for ch in "\r\n\0"):
+            raise ValueError(f"{name}[{key!r}] contains a line break or NUL")
+        if key.lower() in _RESERVED:
+            raise ValueError(f"{name} must not set {key}: the client sets it on each request")
+        headers[key] = item
+    return headers
