@@ -5,8 +5,9 @@ namespace, the way a reader would paste it into a file. The network is replaced 
 
 - ``pixverse_speech.AsyncSpeechAPI`` is swapped, for the run, for a subclass whose instances talk
   to an in-process :class:`FakeSpeechAPI`, unless the snippet passes its own ``transport=``,
-  ``http_client=`` or ``base_url=``; so is the one inside ``pixverse_speech.SpeechAPI``. ``USEAPI_TOKEN`` holds the fake's token. A snippet that builds
-  its own fake (as the testing examples do) is left alone.
+  ``http_client=`` or ``base_url=``; so is the one inside ``pixverse_speech.SpeechAPI``.
+  ``USEAPI_TOKEN`` holds the fake's token. A snippet that builds its own fake (as the testing
+  examples do) is left alone.
 - The fake starts with a short history: one FAILED job, then two COMPLETED ones, newest last. It
   runs on a :class:`FakeClock` under ``virtual_time()``, so waits take no real time.
 - The working directory is a temporary one, so downloads land there. The repository root is on
