@@ -78,6 +78,8 @@ class HelpFormatter(argparse.HelpFormatter):
         text = action.help or ""
         if "default" in text or not action.option_strings or action.help == argparse.SUPPRESS:
             return text
+        if action.required:
+            return text + " (required)"
         if isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction)):
             return text if isinstance(action, argparse._VersionAction) else text + " (default: off)"
         if action.default is None or action.default == argparse.SUPPRESS:

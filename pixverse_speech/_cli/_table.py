@@ -37,6 +37,8 @@ class Column:
     kind: Kind = "text"
     priority: int = 0
     min_width: int = 8
+    #: How far a text column is cut before ids are shortened.
+    comfort_width: int = 24
 
 
 def shorten_id(audio_id: str, width: int) -> str:
@@ -102,16 +104,20 @@ def fit(
         return sum(widths[i] for i in keep) + GAP * (len(keep) - 1)
 
     if width is not None:
-        # Text first, lowest priority first; then ids; then drop columns.
-        order = sorted(
-            (i for i in keep if columns[i].kind != "fixed"),
-            key=lambda i: (columns[i].kind == "id", -columns[i].priority),
+        # Text to a comfortable width, lowest priority first; then ids; then text to its
+        # minimum; then drop columns.
+        texts = sorted(
+            (i for i in keep if columns[i].kind == "text"), key=lambda i: -columns[i].priority
         )
-        for i in order:
+        ids = [i for i in keep if columns[i].kind == "id"]
+        order = texts + ids
+        steps = [(i, max(floor(i), columns[i].comfort_width)) for i in texts]
+        steps += [(i, floor(i)) for i in ids + texts]
+        for i, least in steps:
             excess = total() - width
             if excess <= 0:
                 break
-            widths[i] = max(floor(i), widths[i] - excess)
+            widths[i] = max(min(least, widths[i]), widths[i] - excess)
         for i in sorted(keep, key=lambda i: -columns[i].priority):
             if total() <= width or columns[i].priority == 0:
                 continue
