@@ -54,7 +54,7 @@ def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(
     served: tuple[FakeSpeechAPI, str], *args: str, columns: int | None = None
 ) -> tuple[int, str, str]:
-    fake, base_url = served
+    _fake, base_url = served
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         if columns is not None:
@@ -322,7 +322,7 @@ def test_wait_timeout_after_create_names_the_job(served: tuple[FakeSpeechAPI, st
     """A --wait that times out exits 5 and names the job it created."""
     fake, _ = served
     fake.max_jobs = 99
-    code, out, err = run(
+    code, out, _err = run(
         served,
         "create",
         "Hi",
