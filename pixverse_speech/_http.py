@@ -26,6 +26,7 @@ from ._exceptions import (
     SpeechError,
     error_for_status,
 )
+from ._logs import log_retry
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 __all__ = ["Secret", "Sender"]
@@ -172,14 +173,8 @@ class Sender:
                         exc.job_may_exist = _may_have_taken_effect(exc)
                     raise
                 attempt += 1
-                logger.warning(
-                    "%s %s failed (%s); retry %d of %d in %.2fs",
-                    method,
-                    path,
-                    exc,
-                    attempt,
-                    self.retry.max_retries,
-                    pause,
+                log_retry(
+                    f"{method} {httpx.URL(url).path}", exc, attempt, self.retry.max_retries, pause
                 )
                 await _timing.current().sleep(pause)
 
