@@ -223,6 +223,8 @@ class AsyncSpeechAPI:
         )
         self._rng = random.Random()
         self._closed = False
+        #: The client this one is a view of (``with_options``); closing it closes this one too.
+        self._root: AsyncSpeechAPI | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -248,8 +250,27 @@ class AsyncSpeechAPI:
 
     @property
     def is_closed(self) -> bool:
-        """Whether :meth:`aclose` has been called."""
-        return self._closed
+        """Whether :meth:`aclose` has been called (on this client or the one it is a view of)."""
+        return self._closed or (self._root is not None and self._root._closed)
+
+    def with_options(
+        self: _Self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _Self:
+        """A view of this client with other request settings, sharing its connection pool.
+
+        ``api.with_options(timeout=5, max_retries=0).get(audio_id)``: ``timeout`` (per HTTP
+        request), ``max_retries`` and ``headers`` (added to ``default_headers``; a name given
+        again replaces it) apply to the view's requests; what is not given is this client's.  The
+        view shares the pool, the limit of requests in flight and the token, so making one costs
+        nothing.  Closing this client closes its views; closing a view leaves this client open.
+        """
+        from ._config import client_view
+
+        return client_view(self, timeout=timeout, max_retries=max_retries, headers=headers)
 
     @property
     def base_url(self) -> str:
@@ -270,7 +291,7 @@ class AsyncSpeechAPI:
         return structure(body, cls, audio_id=audio_id, redact=self._token.redact)
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self.is_closed:
             raise RuntimeError("this AsyncSpeechAPI is closed; create a new one")
 
     # -- single requests ---------------------------------------------------------------------

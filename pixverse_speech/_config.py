@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import random
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["BASE_URL_ENV_VAR", "check_headers", "resolve_base_url"]
+import attrs
+
+if TYPE_CHECKING:
+    from ._client import AsyncSpeechAPI
+
+__all__ = ["BASE_URL_ENV_VAR", "check_headers", "client_view", "resolve_base_url"]
+
+_Client = TypeVar("_Client", bound="AsyncSpeechAPI")
 
 #: Where ``base_url=None`` (the default) reads the API root from, for the client and the CLI.
 BASE_URL_ENV_VAR = "USEAPI_BASE_URL"
@@ -51,3 +61,34 @@ def check_headers(name: str, value: object) -> dict[str, str]:
             raise ValueError(f"{name} must not set {key}: the client sets it on each request")
         headers[key] = item
     return headers
+
+
+def client_view(
+    api: _Client,
+    *,
+    timeout: object,
+    max_retries: object,
+    headers: object,
+) -> _Client:
+    """What ``AsyncSpeechAPI.with_options`` returns: ``api`` with other request settings.
+
+    The view is a shallow copy whose sender is derived from ``api``'s: the same httpx client (so
+    the same pool), token and limiter of requests in flight.  It never closes the pool.
+    """
+    from ._checks import check_int
+    from ._client import _check_request_timeout
+
+    sender = api._sender
+    request_timeout = sender.timeout if timeout is None else _check_request_timeout(timeout)
+    retry = sender.retry
+    if max_retries is not None:
+        retry = attrs.evolve(retry, max_retries=check_int("max_retries", max_retries, minimum=0))
+    merged = {**sender.headers, **check_headers("headers", headers)}
+    api._check_open()
+    view = copy.copy(api)
+    view._sender = sender.derive(timeout=request_timeout, retry=retry, headers=merged)
+    view._owns_client = False
+    view._closed = False
+    view._root = api._root or api
+    view._rng = random.Random()
+    return view

@@ -7,6 +7,7 @@ another host or a download from the media host never carries it.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -125,14 +126,28 @@ class Sender:
         self.max_in_flight = max_in_flight
         self.rng = random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
+        #: The sender this one was derived from (``with_options``): its limiter is shared.
+        self._root: Sender | None = None
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
         # Requests queue here, in our code, not in httpx's pool, whose waiting gets slower the
         # more requests wait on it.  Created on first use: a limiter belongs to an event loop.
+        if self._root is not None:
+            return self._root.limiter
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.max_in_flight)
         return self._limiter
+
+    def derive(
+        self, *, timeout: httpx.Timeout, retry: RetryPolicy, headers: Mapping[str, str]
+    ) -> Sender:
+        """A sender with other request settings on the same client, token and limiter."""
+        view = copy.copy(self)
+        view.timeout, view.retry, view.headers = timeout, retry, dict(headers)
+        view.rng = random.Random()
+        view._root = self._root or self
+        return view
 
     async def request(
         self,

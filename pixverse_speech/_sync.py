@@ -186,6 +186,7 @@ class SpeechAPI:
         self._api = api
         self._loop = _LoopThread()
         self._stop = weakref.finalize(self, _LoopThread.stop, self._loop.portal, self._loop.thread)
+        self._is_view = False
 
     @classmethod
     def _wrap(cls, api: AsyncSpeechAPI) -> SpeechAPI:
@@ -209,7 +210,14 @@ class SpeechAPI:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool and stop the event-loop thread.  Safe to call twice."""
+        """Close the connection pool and stop the event-loop thread.  Safe to call twice.
+
+        On a view from :meth:`with_options`, close only the view.
+        """
+        if self._is_view:
+            if not self._api.is_closed and self._loop.thread.is_alive():
+                self._loop.call(self._api.aclose)
+            return
         if not self._stop.alive:
             return
         try:
@@ -240,6 +248,25 @@ class SpeechAPI:
     def __repr__(self) -> str:
         state = " closed" if self.is_closed else ""
         return f"<SpeechAPI base_url={self.base_url!r} email={self.email!r}{state}>"
+
+    def with_options(
+        self: _Self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _Self:
+        """A view with other request settings, sharing the pool and the loop thread:
+        :meth:`AsyncSpeechAPI.with_options`."""
+        view = type(self).__new__(type(self))
+        view._api = self._api.with_options(
+            timeout=timeout, max_retries=max_retries, headers=headers
+        )
+        view._loop = self._loop
+        view._stop = self._stop  # the owner's: a view never stops the loop
+        view._owner = self  # keeps the owner, and so its loop thread, alive while the view is
+        view._is_view = True
+        return view
 
     def _iterate(self, make: Callable[[], AsyncIterator[_T]]) -> SpeechIterator[_T]:
         # Made on the loop: an iterator may bind loop objects (a capacity limiter) when created.

@@ -16,6 +16,7 @@ from pixverse_speech import (
     BadRequestError,
     GenerationFailedError,
     NotFoundError,
+    ServerError,
     Speech,
     SpeechAPI,
     SpeechError,
@@ -331,3 +332,19 @@ def test_calls_from_several_threads(fake: FakeSpeechAPI[FakeClock], api: SpeechA
     for thread in threads:
         thread.join(10)
     assert got == {audio_id: audio_id for audio_id in ids}
+
+
+def test_with_options_view_shares_the_loop_and_pool(
+    fake: FakeSpeechAPI[FakeClock], api: SpeechAPI
+) -> None:
+    """A sync view runs on the same loop thread and pool; closing it leaves the owner open."""
+    audio_id = fake.add_job()
+    fake.inject(Fault.status(503), method="GET", path="speech/user", times=1)
+    view = api.with_options(max_retries=0)
+    assert view._loop is api._loop
+    assert view.async_client._sender.client is api.async_client._sender.client
+    with pytest.raises(ServerError):
+        view.get(audio_id)
+    view.close()
+    assert view.is_closed
+    assert api.get(audio_id).audio_id == audio_id
