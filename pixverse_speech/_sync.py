@@ -187,6 +187,7 @@ class SpeechAPI:
         self._loop = _LoopThread()
         self._stop = weakref.finalize(self, _LoopThread.stop, self._loop.portal, self._loop.thread)
         self._is_view = False
+        self._owner: SpeechAPI | None = None
 
     @classmethod
     def _wrap(cls, api: AsyncSpeechAPI) -> SpeechAPI:
