@@ -254,12 +254,12 @@ class AsyncSpeechAPI:
         return self._closed or (self._root is not None and self._root._closed)
 
     def with_options(
-        self: _Self,
+        self,
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> _Self:
+    ) -> AsyncSpeechAPI:
         """A view of this client with other request settings, sharing its connection pool.
 
         ``api.with_options(timeout=5, max_retries=0).get(audio_id)``: ``timeout`` (per HTTP

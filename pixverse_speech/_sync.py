@@ -30,7 +30,7 @@ from ._download import DEFAULT_CHUNK_SIZE, Writable
 from ._exceptions import SpeechError
 from ._models import Speech, SpeechModels, SpeechPage, Voice
 
-__all__ = ["SpeechAPI", "SpeechIterator"]
+__all__ = ["BlockingIterator", "SpeechAPI"]
 
 _T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="SpeechAPI")
@@ -89,15 +89,18 @@ class _LoopThread:
             thread.join()
 
 
-class SpeechIterator(Iterator[_T], Generic[_T]):
-    """A plain iterator over one of the async client's iterators; ``close()`` ends it early."""
+class BlockingIterator(Iterator[_T], Generic[_T]):
+    """A plain iterator over one of the async client's iterators; ``close()`` ends it early.
+
+    Nothing runs between two ``next()`` calls, so leaving a loop early stops all work too.
+    """
 
     def __init__(self, loop: _LoopThread, source: AsyncIterator[_T]) -> None:
         self._loop = loop
         self._source = source
         self._closed = False
 
-    def __iter__(self) -> SpeechIterator[_T]:
+    def __iter__(self) -> BlockingIterator[_T]:
         return self
 
     def __next__(self) -> _T:
@@ -121,7 +124,7 @@ class SpeechIterator(Iterator[_T], Generic[_T]):
         if aclose is not None:
             self._loop.call(aclose)
 
-    def __enter__(self) -> SpeechIterator[_T]:
+    def __enter__(self) -> BlockingIterator[_T]:
         return self
 
     def __exit__(
@@ -251,15 +254,15 @@ class SpeechAPI:
         return f"<SpeechAPI base_url={self.base_url!r} email={self.email!r}{state}>"
 
     def with_options(
-        self: _Self,
+        self,
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> _Self:
+    ) -> SpeechAPI:
         """A view with other request settings, sharing the pool and the loop thread:
         :meth:`AsyncSpeechAPI.with_options`."""
-        view = type(self).__new__(type(self))
+        view = SpeechAPI.__new__(SpeechAPI)
         view._api = self._api.with_options(
             timeout=timeout, max_retries=max_retries, headers=headers
         )
@@ -269,9 +272,9 @@ class SpeechAPI:
         view._is_view = True
         return view
 
-    def _iterate(self, make: Callable[[], AsyncIterator[_T]]) -> SpeechIterator[_T]:
+    def _iterate(self, make: Callable[[], AsyncIterator[_T]]) -> Iterator[_T]:
         # Made on the loop: an iterator may bind loop objects (a capacity limiter) when created.
-        return SpeechIterator(self._loop, self._loop.run_sync(make))
+        return BlockingIterator(self._loop, self._loop.run_sync(make))
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -295,7 +298,7 @@ class SpeechAPI:
         email: str | None = None,
         page_size: int = 50,
         offset: int = 0,
-    ) -> SpeechIterator[Speech]:
+    ) -> Iterator[Speech]:
         """Every job of the account, newest first: :meth:`AsyncSpeechAPI.iter_speech`."""
         return self._iterate(
             lambda: self._api.iter_speech(email=email, page_size=page_size, offset=offset)
@@ -357,7 +360,7 @@ class SpeechAPI:
         max_poll_interval: float = 4.0,
         on_update: OnUpdate | None = None,
         raise_on_failure: bool = False,
-    ) -> SpeechIterator[tuple[str, Speech | SpeechError]]:
+    ) -> Iterator[tuple[str, Speech | SpeechError]]:
         """``(audio_id, result)`` as each job becomes final: :meth:`AsyncSpeechAPI.as_completed`.
 
         Polling happens only inside ``next()``: leaving the loop stops all work.
