@@ -48,7 +48,9 @@ def check_headers(name: str, value: object) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a mapping of header names to values, got {value!r}")
+        raise TypeError(
+            f"{name} must be a mapping of header names to values, got {type(value).__name__}"
+        )
     headers: dict[str, str] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
