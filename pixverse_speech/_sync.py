@@ -192,13 +192,6 @@ class SpeechAPI:
         self._is_view = False
         self._owner: SpeechAPI | None = None
 
-    @classmethod
-    def _wrap(cls, api: AsyncSpeechAPI) -> SpeechAPI:
-        """A facade over an existing async client (used by ``FakeSpeechAPI.sync_client``)."""
-        self = cls.__new__(cls)
-        self._start(api)
-        return self
-
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self: _Self) -> _Self:
