@@ -67,7 +67,9 @@ class Parser(argparse.ArgumentParser):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             shown = [arg.split("=", 1)[0] if arg.startswith("-") else "…" for arg in extras]
-            self.error(f"unrecognized arguments: {' '.join(shown)} (values not shown)")
+            command = getattr(parsed, "command", None)
+            where = f"{command} takes no" if command else "unrecognized arguments:"
+            self.error(f"{where} {' '.join(shown)} (values not shown)")
         return parsed
 
 
