@@ -11,6 +11,8 @@ async with AsyncSpeechAPI() as api:  # the token comes from USEAPI_TOKEN
 
 from __future__ import annotations
 
+import logging as _logging
+
 from ._client import AsyncSpeechAPI
 from ._exceptions import (
     AccountError,
@@ -45,7 +47,11 @@ from ._models import (
     SpeechPage,
     Voice,
 )
+from ._sync import SpeechAPI
 from ._version import __version__
+
+# Without logging configured, Python prints WARNING records to stderr; a library stays silent.
+_logging.getLogger("pixverse_speech").addHandler(_logging.NullHandler())
 
 __all__ = [
     "APIConnectionError",
@@ -72,6 +78,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "Speech",
+    "SpeechAPI",
     "SpeechError",
     "SpeechFailedError",
     "SpeechModels",

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Literal, TypeVar
 
@@ -18,6 +18,7 @@ import httpx
 from . import _timing
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._checks import as_float, check_int, check_text, shown
+from ._config import attempt_limit, check_headers, check_request_timeout, resolve_base_url
 from ._converter import DriftLog, structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
 from ._download import (
@@ -91,17 +92,6 @@ def _check_timeout(value: object) -> float | None:
     return None if math.isinf(seconds) else seconds
 
 
-def _check_request_timeout(value: object) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds or an httpx.Timeout, got {value!r}")
-    seconds = as_float("timeout", value)
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ValueError(f"timeout must be a positive number of seconds, got {shown(value)}")
-    return httpx.Timeout(seconds)
-
-
 def _check_base_url(value: object) -> str:
     if not isinstance(value, (str, httpx.URL)):
         raise TypeError(f"base_url must be a string, got {type(value).__name__}")
@@ -170,7 +160,8 @@ class AsyncSpeechAPI:
 
     :param token: the useapi.net API token; ``None`` reads ``USEAPI_TOKEN``.
     :param email: the account email used by list calls that do not name one.
-    :param base_url: the API root, ``https://api.useapi.net/v2/``.
+    :param base_url: the API root; ``None`` reads ``USEAPI_BASE_URL``, else
+        ``https://api.useapi.net/v2/``.
     :param timeout: per HTTP request, in seconds or as an ``httpx.Timeout``.  A number bounds
         each attempt as a whole (connecting, sending, and receiving the headers and the whole
         body): an attempt that takes longer raises :class:`APITimeoutError`.  An
@@ -191,6 +182,8 @@ class AsyncSpeechAPI:
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
         never closes it.  Its base URL does not apply to API calls; its default headers do, but
         for ``Authorization``, which this client sets on each API request itself.
+    :param default_headers: headers sent with every API request (never to the media host of a
+        download); they override the library's ``User-Agent`` when they name it.
     """
 
     def __init__(
@@ -198,18 +191,20 @@ class AsyncSpeechAPI:
         token: str | None = None,
         *,
         email: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 3,
         max_connections: int | None = None,
         transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._token = _read_token(token)
         self._email = _check_email(email)
-        self._base_url = _check_base_url(base_url)
-        request_timeout = _check_request_timeout(timeout)
+        self._base_url = resolve_base_url(base_url, DEFAULT_BASE_URL, _check_base_url)
+        headers = check_headers("default_headers", default_headers)
+        request_timeout = check_request_timeout(timeout)
         retries = check_int("max_retries", max_retries, minimum=0)
         if max_connections is None:
             aiohttp = isinstance(transport, str) and transport == "aiohttp"
@@ -240,13 +235,16 @@ class AsyncSpeechAPI:
             timeout=request_timeout,
             retry=RetryPolicy(max_retries=retries),
             max_in_flight=pool,
-            attempt_timeout=None if isinstance(timeout, httpx.Timeout) else request_timeout.read,
+            attempt_timeout=attempt_limit(request_timeout, timeout),
             max_response_bytes=response_cap,
             direct=self._owns_client,
+            headers=headers,
         )
         self._rng = random.Random()
         self._closed = False
         self._drift = DriftLog(self._token.redact)  # field drift is logged once per client
+        #: The client this one is a view of (``with_options``); closing it closes this one too.
+        self._root: AsyncSpeechAPI | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -272,8 +270,27 @@ class AsyncSpeechAPI:
 
     @property
     def is_closed(self) -> bool:
-        """Whether :meth:`aclose` has been called."""
-        return self._closed
+        """Whether :meth:`aclose` has been called (on this client or the one it is a view of)."""
+        return self._closed or (self._root is not None and self._root._closed)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncSpeechAPI:
+        """A view of this client with other request settings, sharing its connection pool.
+
+        ``api.with_options(timeout=5, max_retries=0).get(audio_id)``: ``timeout`` (per HTTP
+        request), ``max_retries`` and ``headers`` (added to ``default_headers``; a name given
+        again replaces it) apply to the view's requests; what is not given is this client's.  The
+        view shares the pool, the limit of requests in flight and the token, so making one costs
+        nothing.  Closing this client closes its views; closing a view leaves this client open.
+        """
+        from ._config import client_view
+
+        return client_view(self, timeout=timeout, max_retries=max_retries, headers=headers)
 
     @property
     def base_url(self) -> str:
@@ -294,7 +311,7 @@ class AsyncSpeechAPI:
         return structure(body, cls, audio_id=audio_id, redact=self._token.redact, log=self._drift)
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self.is_closed:
             raise RuntimeError("this AsyncSpeechAPI is closed; create a new one")
 
     # -- single requests ---------------------------------------------------------------------

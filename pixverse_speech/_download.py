@@ -50,6 +50,7 @@ from ._exceptions import (
     DownloadSizeError,
 )
 from ._http import Sender
+from ._logs import log_retry
 from ._models import Speech
 from ._retry import RETRY_STATUSES, parse_retry_after
 
@@ -351,9 +352,8 @@ async def _fetch(sender: Sender, job: _Job, sink: _Sink) -> int:
             if pause is None or not sink.can_restart():
                 raise failure.error from failure.error.__cause__
             attempt += 1
-            logger.warning(
-                "download of %s failed (%s); retry %d of %d in %.2fs",
-                _shown(url),
+            log_retry(
+                f"download of {_shown(url)}",
                 failure.error,
                 attempt,
                 sender.retry.max_retries,

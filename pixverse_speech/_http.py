@@ -33,6 +33,7 @@ from ._exceptions import (
     SpeechError,
     error_for_status,
 )
+from ._logs import log_retry
 from ._loop import LoopBinding
 from ._requests import Requests
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
@@ -128,9 +129,12 @@ class Sender:
         attempt_timeout: float | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         direct: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """``direct``: this library created ``client``, so requests may skip its ``send()``."""
         self.client = client
+        #: Extra headers of every API request (``default_headers``); they win over the client's.
+        self.headers = dict(headers or {})
         self.base_url = base_url
         self.token = token
         self.timeout = timeout
@@ -145,16 +149,50 @@ class Sender:
         # they would fail obscurely ("Event loop is closed") and leak sockets.
         self.loop = LoopBinding()
         self.requests = Requests(
-            client, base_url=base_url, token=token.get(), timeout=timeout, direct=direct
+            client,
+            base_url=base_url,
+            token=token.get(),
+            timeout=timeout,
+            direct=direct,
+            headers=self.headers,
         )
+        #: The sender this one was derived from (``with_options``): its limiter is shared.
+        self._root: Sender | None = None
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
         # Requests queue here, in our code, not in httpx's pool, whose waiting gets slower the
         # more requests wait on it.  Created on first use: a limiter belongs to an event loop.
+        if self._root is not None:
+            return self._root.limiter
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.max_in_flight)
         return self._limiter
+
+    def derive(
+        self,
+        *,
+        timeout: httpx.Timeout,
+        attempt_timeout: float | None,
+        retry: RetryPolicy,
+        headers: Mapping[str, str],
+    ) -> Sender:
+        """A sender with other request settings on the same client, token, limiter and loop."""
+        view = Sender(
+            self.client,
+            base_url=self.base_url,
+            token=self.token,
+            timeout=timeout,
+            retry=retry,
+            max_in_flight=self.max_in_flight,
+            attempt_timeout=attempt_timeout,
+            max_response_bytes=self.max_response_bytes,
+            direct=self.requests.direct,
+            headers=headers,
+        )
+        view.loop = self.loop
+        view._root = self._root or self
+        return view
 
     async def request(
         self,
@@ -195,14 +233,8 @@ class Sender:
                         exc.job_may_exist = _may_have_taken_effect(exc)
                     raise
                 attempt += 1
-                logger.warning(
-                    "%s %s failed (%s); retry %d of %d in %.2fs",
-                    method,
-                    path,
-                    exc,
-                    attempt,
-                    self.retry.max_retries,
-                    pause,
+                log_retry(
+                    f"{method} {httpx.URL(url).path}", exc, attempt, self.retry.max_retries, pause
                 )
                 await _timing.current().sleep(pause)
 

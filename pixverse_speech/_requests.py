@@ -108,16 +108,22 @@ class Requests:
         token: str,
         timeout: httpx.Timeout,
         direct: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """``direct``: the library created ``client`` (no hooks, auth or cookies to honour)."""
+        """``direct``: the library created ``client`` (no hooks, auth or cookies to honour).
+
+        ``headers`` (``default_headers``, a view's ``headers``) win over the client's own and
+        over ``Accept``; the token is always ours.
+        """
         self.client = client
         self.base_url = base_url
-        self._direct = direct
+        self.direct = direct
         self._own_headers = {
-            "Authorization": f"Bearer {token}",
             "Accept": "application/json",
-            # Only what _body can inflate in bounded steps.
+            # Only what _body can inflate in bounded steps (no header option may change it).
             "Accept-Encoding": ACCEPT_ENCODING,
+            **(headers or {}),
+            "Authorization": f"Bearer {token}",
         }
         self._timeout = timeout
         self._extensions = {"timeout": timeout.as_dict(), READ_EAGERLY: True}
@@ -139,7 +145,7 @@ class Requests:
     ) -> httpx.Request:
         """The request for ``method url``, carrying the token and the timeout."""
         if (
-            self._direct
+            self.direct
             and data is None
             and json_body is None
             and files is None
@@ -172,7 +178,7 @@ class Requests:
 
         The body is left unread: the caller reads it within its caps (``_body``).
         """
-        if not self._direct:
+        if not self.direct:
             return await self.client.send(request, stream=True)
         if self.client.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")

@@ -20,12 +20,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def fake() -> FakeSpeechAPI:
+def fake() -> FakeSpeechAPI[FakeClock]:
     return FakeSpeechAPI(clock=FakeClock(), queued_for=1.0, generating_for=4.0)
 
 
 @pytest.fixture
-async def client(fake: FakeSpeechAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(fake: FakeSpeechAPI[FakeClock]) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         lambda: AsyncSpeechAPI(
             fake.token, base_url="http://fake/v2/", transport=fake.transport(), max_retries=1
@@ -38,7 +38,9 @@ async def client(fake: FakeSpeechAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def test_start_then_poll_a_job(client: httpx.AsyncClient, fake: FakeSpeechAPI) -> None:
+async def test_start_then_poll_a_job(
+    client: httpx.AsyncClient, fake: FakeSpeechAPI[FakeClock]
+) -> None:
     """POST /jobs starts a job on the API and GET /jobs/{id} reports its status as it moves."""
     started = await client.post("/jobs", json={"text": "Hello.", "voice_id": DEFAULT_VOICE_ID})
     assert started.status_code == 202, started.text
@@ -50,7 +52,9 @@ async def test_start_then_poll_a_job(client: httpx.AsyncClient, fake: FakeSpeech
     assert job["url"]
 
 
-async def test_wait_returns_the_final_job(client: httpx.AsyncClient, fake: FakeSpeechAPI) -> None:
+async def test_wait_returns_the_final_job(
+    client: httpx.AsyncClient, fake: FakeSpeechAPI[FakeClock]
+) -> None:
     """POST /jobs/{id}/wait answers 200 with the final job once it completes."""
     audio_id = fake.add_job()
     with fake.virtual_time():
@@ -104,7 +108,9 @@ async def test_bad_create_input_is_refused_before_the_api(
     assert not [r for r in fake.requests if r.method == "POST"]
 
 
-async def test_upstream_outage_is_503(client: httpx.AsyncClient, fake: FakeSpeechAPI) -> None:
+async def test_upstream_outage_is_503(
+    client: httpx.AsyncClient, fake: FakeSpeechAPI[FakeClock]
+) -> None:
     """A persistent upstream 503 becomes a 503 from the backend after the client's retries."""
     fake.inject(Fault.status(503), path="speech/")
     with fake.virtual_time():
@@ -112,7 +118,9 @@ async def test_upstream_outage_is_503(client: httpx.AsyncClient, fake: FakeSpeec
     assert answer.status_code == 503
 
 
-async def test_list_jobs_newest_first(client: httpx.AsyncClient, fake: FakeSpeechAPI) -> None:
+async def test_list_jobs_newest_first(
+    client: httpx.AsyncClient, fake: FakeSpeechAPI[FakeClock]
+) -> None:
     """GET /jobs lists the account's jobs, newest first."""
     first, second = fake.add_job(), fake.add_job()
     jobs = (await client.get("/jobs")).json()

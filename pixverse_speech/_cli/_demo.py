@@ -7,17 +7,55 @@ concurrent waiting with live progress, and a closing tally of requests and retri
 
 from __future__ import annotations
 
+import argparse
 import re
 import time
+from typing import Any
 
 from .._client import AsyncSpeechAPI
 from .._models import Speech
 from ..testing import FakeSpeechAPI, Fault
+from ._args import Parents, UsageError, add_command, positive_float
 from ._commands import report_batch
 from ._output import Output
 from ._progress import Progress
 
-__all__ = ["run_demo"]
+__all__ = ["demo", "register", "run_demo"]
+
+
+def register(sub: Any, parents: Parents) -> None:
+    """``demo``: it takes the output options only, since it talks to no API."""
+    p = add_command(
+        sub,
+        "demo",
+        demo,
+        help="run the client against the built-in fake API (no token, no network)",
+        parents=[parents.output],
+    )
+    p.add_argument(
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        help="how fast the demo's jobs finish: 2 is twice as fast",
+    )
+
+
+async def demo(args: argparse.Namespace, out: Output) -> int:
+    """``demo``: the real client against the built-in fake API."""
+    # Given before the subcommand, these parse; the demo would silently ignore them.
+    ignored = [
+        flag
+        for flag, name in (
+            ("--token", "token"),
+            ("--base-url", "base_url"),
+            ("--request-timeout", "request_timeout"),
+        )
+        if getattr(args, name, None) is not None
+    ]
+    if ignored:
+        raise UsageError(f"demo talks to a built-in fake API and takes no {', '.join(ignored)}")
+    return await run_demo(out, speed=args.speed)
+
 
 DEMO_TOKEN = "user:1-demo-token-not-secret"
 DEMO_EMAIL = "demo@example.com"

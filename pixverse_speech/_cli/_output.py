@@ -1,13 +1,16 @@
-"""What the command prints: human tables (with rich when it is installed) or JSON lines.
+"""What the command prints: human tables fitted to the terminal, or JSON lines.
 
-rich is an optional extra (``pixverse-speech[cli]``); without it the same information comes out as
-plain aligned text, so library users who never run the command do not need it.
+Tables are plain aligned text, fitted to the terminal's width by :mod:`._table`.  rich, an
+optional extra (``pixverse-speech[cli]``), draws only the live display of waits and colours.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -15,8 +18,9 @@ from typing import IO, Any
 from .._converter import to_wire
 from .._exceptions import APIError, SpeechError
 from .._models import Speech
+from ._table import Column, render
 
-__all__ = ["Output", "have_rich"]
+__all__ = ["Output", "have_rich", "terminal_width"]
 
 
 def have_rich() -> bool:
@@ -40,25 +44,36 @@ def error_record(exc: BaseException, audio_id: str | None = None) -> dict[str, A
     return {"error": record}
 
 
-def _cell(value: object, width: int = 48) -> str:
+def terminal_width(stream: IO[str]) -> int | None:
+    """How wide tables on ``stream`` may be: the terminal's width, ``$COLUMNS``, or no limit.
+
+    Output to a pipe or a file is not cut unless ``COLUMNS`` says so: ``grep`` wants whole ids.
+    """
+    if stream.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    text = " ".join(str(value).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return " ".join(str(value).split())
 
 
-SPEECH_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("audio_id", "AUDIO ID"),
-    ("status_name", "STATUS"),
-    ("model", "MODEL"),
-    ("voice_name", "VOICE"),
-    ("duration", "SECONDS"),
-    ("created_at", "CREATED"),
-    ("prompt", "PROMPT"),
+#: The job table: (attribute, how its column gives way).  Lower priority numbers stay longer.
+SPEECH_COLUMNS: tuple[tuple[str, Column], ...] = (
+    ("audio_id", Column("AUDIO ID", "id")),
+    ("status_name", Column("STATUS", "fixed")),
+    ("model", Column("MODEL", "text", priority=3)),
+    ("voice_name", Column("VOICE", "text", priority=5)),
+    ("duration", Column("SECONDS", "fixed", priority=4)),
+    ("created_at", Column("CREATED", "fixed", priority=2)),
+    ("prompt", Column("PROMPT", "text", priority=1, min_width=12)),
 )
 
 
@@ -72,12 +87,17 @@ class Output:
         stream: IO[str] | None = None,
         errors: IO[str] | None = None,
         color: bool | None = None,
+        width: int | None = None,
     ) -> None:
         self.json_lines = json_lines
         self.stream = stream or sys.stdout
         self.errors = errors or sys.stderr
         self.rich = have_rich() and not json_lines
         self.color = self.stream.isatty() if color is None else color
+        #: The widest a table line may be; ``None``: the terminal's (see :func:`terminal_width`).
+        self.width = width if width is not None else terminal_width(self.stream)
+        #: The job this command created, named again if anything fails after (see ``error``).
+        self.created: str | None = None
 
     # -- JSON ------------------------------------------------------------------------------
 
@@ -102,28 +122,18 @@ class Output:
             width=None if target.isatty() else 200,
         )
 
-    def table(self, headers: Sequence[str], rows: Iterable[Sequence[str]], title: str = "") -> None:
-        """A table of text cells."""
-        rows = [list(row) for row in rows]
-        if self.rich:
-            from rich.table import Table
-
-            table = Table(title=title or None, show_edge=False, header_style="bold")
-            for index, header in enumerate(headers):
-                # The first column holds ids: a wrapped id cannot be copied and pasted.
-                table.add_column(header, overflow="fold", no_wrap=index == 0)
-            for row in rows:
-                table.add_row(*row)
-            self.console().print(table)
-            return
-        widths = [len(h) for h in headers]
-        for row in rows:
-            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    def table(
+        self, columns: Sequence[str | Column], rows: Iterable[Sequence[str]], title: str = ""
+    ) -> None:
+        """A table of text cells, fitted to :attr:`width` (see :mod:`._table`)."""
+        specs = [
+            c if isinstance(c, Column) else Column(c, "text", priority=index)
+            for index, c in enumerate(columns)
+        ]
         if title:
             self.stream.write(title + "\n")
-        for row in [list(headers), *rows]:
-            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            self.stream.write(line.rstrip() + "\n")
+        for line in render(specs, [list(row) for row in rows], self.width):
+            self.stream.write(line + "\n")
         self.stream.flush()
 
     def speeches(self, speeches: Iterable[Speech], title: str = "") -> int:
@@ -136,15 +146,9 @@ class Output:
             return count
         rows = []
         for speech in speeches:
-            # Ids are never shortened: a cut id is a lost id.
-            rows.append(
-                [
-                    _cell(getattr(speech, name), width=200 if name == "audio_id" else 40)
-                    for name, _ in SPEECH_COLUMNS
-                ]
-            )
+            rows.append([_cell(getattr(speech, name)) for name, _ in SPEECH_COLUMNS])
             count += 1
-        self.table([header for _, header in SPEECH_COLUMNS], rows, title)
+        self.table([column for _, column in SPEECH_COLUMNS], rows, title)
         return count
 
     def record(self, speech: Speech) -> None:
@@ -153,7 +157,17 @@ class Output:
         if self.json_lines:
             self.json(wire)
             return
-        self.table(["FIELD", "VALUE"], [[key, _cell(value, 100)] for key, value in wire.items()])
+        # Values are folded onto more lines, never cut: a record is read to get at its values.
+        key_width = max(len(key) for key in [*wire, "FIELD"])
+        room = max(20, (self.width or 10**6) - key_width - 2)
+        self.stream.write(f"{'FIELD'.ljust(key_width)}  VALUE\n")
+        for key, value in wire.items():
+            text = _cell(value)
+            parts = textwrap.wrap(text, room, break_long_words=True, break_on_hyphens=False)
+            for index, part in enumerate(parts or ["-"]):
+                label = key if index == 0 else ""
+                self.stream.write(f"{label.ljust(key_width)}  {part}".rstrip() + "\n")
+        self.stream.flush()
 
     def message(self, text: str) -> None:
         """A human note (never in JSON mode, where stdout is for records)."""
@@ -162,9 +176,17 @@ class Output:
             self.stream.flush()
 
     def error(self, exc: BaseException, audio_id: str | None = None) -> None:
-        """One clear line about an error: on stderr, or as a JSON record in JSON mode."""
+        """One clear line about an error: on stderr, or as a JSON record in JSON mode.
+
+        When this command created a job, the error names it: the job exists (and is billed)
+        whatever happened after.
+        """
+        audio_id = audio_id or self.created
         if self.json_lines:
             self.json(error_record(exc, audio_id))
-        else:
-            self.errors.write(f"error: {exc}\n")
-            self.errors.flush()
+            return
+        line = f"error: {exc}"
+        if self.created is not None and self.created not in line:
+            line += f" (job {self.created} was created)"
+        self.errors.write(line + "\n")
+        self.errors.flush()

@@ -14,6 +14,15 @@ from typing import IO, Any
 from .._exceptions import SpeechError, SpeechFailedError, WaitTimeoutError
 from .._models import Speech
 from ._output import Output
+from ._table import Column, fit
+
+#: The live table's columns: the id keeps its job number, the status is never cut.
+LIVE_COLUMNS = (
+    Column("AUDIO ID", "id"),
+    Column("STATUS", "fixed"),
+    Column("SINCE START", "fixed", priority=2),
+    Column("RESULT", "text", priority=1),
+)
 
 __all__ = ["Progress", "Summary"]
 
@@ -64,9 +73,10 @@ class Progress:
         if self.enabled and self.out.rich and self.stream.isatty():
             from rich.live import Live
 
+            console = self.out.console(self.stream)
             self.live = Live(
-                self._render(),
-                console=self.out.console(self.stream),
+                self._render(console.width),
+                console=console,
                 refresh_per_second=8,
                 transient=True,
             )
@@ -97,13 +107,23 @@ class Progress:
             self.stream.write(f"[{elapsed:>7}] {audio_id}: {speech.status_name}\n")
             self.stream.flush()
 
-    def _render(self) -> Any:
+    def _render(self, width: int | None = None) -> Any:
+        """The live table, fitted to ``width`` (the console's) so that no row ever wraps."""
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(show_edge=False, header_style="bold")
-        for header in ("AUDIO ID", "STATUS", "SINCE START", "RESULT"):
-            table.add_column(header, overflow="fold")
-        for audio_id, (status, elapsed, note) in self.rows.items():
-            style = {"COMPLETED": "green", "FAILED": "red"}.get(status, "")
-            table.add_row(audio_id, f"[{style}]{status}[/]" if style else status, elapsed, note)
+        if width is None:
+            width = self.live.console.width if self.live is not None else None
+        rows = [[audio_id, *cells] for audio_id, cells in self.rows.items()]
+        columns, fitted, widths = fit(LIVE_COLUMNS, rows, width)
+        # No box and one space of padding on each side: two spaces between columns, as fit()
+        # counts them.  Cells are already cut, and no_wrap keeps an id on one line regardless.
+        table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+        for column, column_width in zip(columns, widths, strict=True):
+            table.add_column(column.header, no_wrap=True, overflow="ellipsis", width=column_width)
+        for cells in fitted:
+            style = {"COMPLETED": "green", "FAILED": "red"}.get(cells[1], "")
+            table.add_row(
+                *(Text(cell, style=style if i == 1 else "") for i, cell in enumerate(cells))
+            )
         return table

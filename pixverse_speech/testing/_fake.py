@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import httpx
 
@@ -20,6 +20,19 @@ from ._transport import FakeTransport
 from ._waits import virtual_time
 from ._wire import RecordedRequest
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    from .._client import AsyncSpeechAPI
+    from .._sync import SpeechAPI
+
+    # A default, so that a bare ``FakeSpeechAPI`` annotation means ``FakeSpeechAPI[Clock]``.
+    ClockT = TypeVar("ClockT", bound=Clock, default=Clock, covariant=True)
+else:
+    from typing import TypeVar
+
+    ClockT = TypeVar("ClockT", bound=Clock, covariant=True)
+
 __all__ = ["DEFAULT_MEDIA_ORIGIN", "FakeSpeechAPI"]
 
 #: Where completed jobs' ``url`` points while the fake is not being served.  ``.invalid`` never
@@ -29,7 +42,7 @@ DEFAULT_MEDIA_ORIGIN = "https://media.example.invalid"
 _USER_RE = re.compile(r"user:(\d+)-")
 
 
-class FakeSpeechAPI:
+class FakeSpeechAPI(Generic[ClockT]):
     """A stateful, in-memory stand-in for the PixVerse speech API of useapi.net.
 
     Jobs made by POST ``speech/create`` or :meth:`add_job` go QUEUED -> GENERATING -> COMPLETED or
@@ -48,7 +61,7 @@ class FakeSpeechAPI:
         *,
         token: str | None = "user:1-fake-token",
         accounts: Iterable[str] = ("fake@example.com",),
-        clock: Clock | None = None,
+        clock: ClockT | None = None,
         max_jobs: int = 3,
         queued_for: float = 1.0,
         generating_for: float = 5.0,
@@ -75,12 +88,12 @@ class FakeSpeechAPI:
         if not base_path.endswith("/"):
             base_path += "/"
         match = _USER_RE.match(token or "")
-        self.clock: Clock = clock if clock is not None else RealClock()
+        self._clock: Clock = clock if clock is not None else RealClock()
         self.token = token
         self.base_path = base_path
         self._media_url = media_url.rstrip("/") if media_url else None
         self._state = SpeechState(
-            clock=self.clock,
+            clock=self._clock,
             accounts=accounts,
             user_id=match.group(1) if match else "1",
             max_jobs=max_jobs,
@@ -107,6 +120,11 @@ class FakeSpeechAPI:
         )
 
     # -- configuration ------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> ClockT:
+        """The clock jobs move on: the one passed in (typed as such), else a real one."""
+        return self._clock  # type: ignore[return-value]  # RealClock only when none was passed
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -277,6 +295,32 @@ class FakeSpeechAPI:
         """``httpx.AsyncClient(transport=self.transport(), base_url="http://fake/v2/", ...)``."""
         kwargs.setdefault("base_url", f"http://fake{self.api_prefix}")
         return httpx.AsyncClient(transport=self.transport(), **kwargs)
+
+    def client(self, **options: Any) -> AsyncSpeechAPI:
+        """An :class:`~pixverse_speech.AsyncSpeechAPI` bound to this fake, in-process.
+
+        ``options`` are the client's own (``email=``, ``max_retries=``, ...); the token, base URL
+        and transport are set to reach this fake.  Close it when done (``async with``).
+        """
+        from .._client import AsyncSpeechAPI
+
+        return AsyncSpeechAPI(**self._client_options(options))
+
+    def sync_client(self, **options: Any) -> SpeechAPI:
+        """A blocking :class:`~pixverse_speech.SpeechAPI` bound to this fake, in-process."""
+        from .._sync import SpeechAPI
+
+        return SpeechAPI(**self._client_options(options))
+
+    def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        for name in ("base_url", "transport", "http_client"):
+            if name in options:
+                raise TypeError(f"{name} is set by the fake; build AsyncSpeechAPI yourself")
+        # A fake without a token check still needs the client to send one.
+        options.setdefault("token", self.token or "user:1-any-token")
+        options["base_url"] = "http://fake.invalid" + self.api_prefix
+        options["transport"] = self.transport()
+        return options
 
     @property
     def asgi_app(self) -> FakeASGIApp:

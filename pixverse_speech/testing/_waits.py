@@ -24,7 +24,7 @@ __all__ = ["fast_waits", "reset_timing", "set_sleep_scale", "virtual_time", "vir
 def fast_waits(scale: float = 0.0) -> Iterator[Timing]:
     """Within the block, every client pause lasts ``scale`` times as long (0: no pauses at all).
 
-    Deadlines still run on real time.
+    Deadlines still run on real time.  What it yields is for this library's own tests.
     """
     with _timing.using(Timing.scaled(scale)) as timing:
         yield timing
@@ -75,7 +75,8 @@ class _VirtualSleepers:
 
 
 def virtual_timing(clock: FakeClock) -> Timing:
-    """A :class:`Timing` whose ``now`` is ``clock`` and whose ``sleep`` moves ``clock`` on."""
+    """The switch :func:`virtual_time` turns: the client's time read from ``clock``, and its
+    pauses moving ``clock`` on.  Low-level; use :func:`virtual_time` or ``fake.virtual_time()``."""
     if not isinstance(clock, FakeClock):
         raise TypeError(f"virtual time needs a FakeClock, got {clock!r}")
     sleepers = _VirtualSleepers(clock)

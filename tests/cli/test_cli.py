@@ -118,7 +118,7 @@ def test_wait_timeout_exit_5(served: tuple[FakeSpeechAPI, str]) -> None:
     code, out, _ = run(served, "wait", slow, "--timeout", "0.3", "--poll-interval", "0.05")
     assert code == EXIT_TIMEOUT
     assert slow in out
-    assert "WaitTimeoutError" in out
+    assert "TIMED OUT" in out
 
 
 def test_create_and_wait(served: tuple[FakeSpeechAPI, str]) -> None:

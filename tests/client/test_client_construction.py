@@ -54,6 +54,7 @@ def test_all_is_pinned() -> None:
         "ResponseDecodeError",
         "ServerError",
         "Speech",
+        "SpeechAPI",
         "SpeechError",
         "SpeechFailedError",
         "SpeechModels",
@@ -440,5 +441,5 @@ async def test_debug_log_lines_never_carry_token(
         await api.list()
         _ = [s async for s in api.iter_speech(page_size=5)]
     assert any(r.name == "pixverse_speech" and r.levelno == logging.DEBUG for r in caplog.records)
-    assert any(r.name == "pixverse_speech" and r.levelno == logging.WARNING for r in caplog.records)
+    assert any(r.name == "pixverse_speech" and r.levelno == logging.INFO for r in caplog.records)
     assert TOKEN not in caplog.text

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -270,17 +276,74 @@ async def test_retries_apply_to_list(api: AsyncSpeechAPI, router: respx.MockRout
     assert len(clock.sleeps) == 2
 
 
-async def test_retry_is_logged_as_warning(
+async def test_retries_log_at_info_and_the_last_at_warning(
     api: AsyncSpeechAPI, router: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Each retry leaves one warning on the pixverse_speech logger naming the attempt."""
+    """Each retry leaves one record naming the attempt: INFO, but WARNING for the last one."""
     caplog.set_level("DEBUG", logger="pixverse_speech")
-    router.get(PATH).mock(side_effect=[_status(503), _status(503), _ok()])
+    router.get(PATH).mock(side_effect=[_status(503), _status(503), _status(503), _ok()])
     await api.get("x")
-    warnings = [
-        r for r in caplog.records if r.name == "pixverse_speech" and r.levelname == "WARNING"
+    retries = [r for r in caplog.records if r.name == "pixverse_speech" and "retry" in r.msg]
+    assert [(r.levelname, r.getMessage().split("; ")[1].split(" in ")[0]) for r in retries] == [
+        ("INFO", "retry 1 of 3"),
+        ("INFO", "retry 2 of 3"),
+        ("WARNING", "retry 3 of 3"),
     ]
-    assert [r.getMessage().split(";")[1].split(" in ")[0].strip() for r in warnings] == [
-        "retry 1 of 3",
-        "retry 2 of 3",
-    ]
+
+
+@pytest.mark.parametrize("failure", ["status", "connection"])
+async def test_retry_message_names_the_request_once(
+    api: AsyncSpeechAPI,
+    router: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+    failure: str,
+) -> None:
+    """A retry's log line states the method and path exactly once, then the reason."""
+    caplog.set_level("DEBUG", logger="pixverse_speech")
+    first: object = _status(503) if failure == "status" else httpx.ConnectError("refused")
+    router.get(PATH).mock(side_effect=[first, _ok()])
+    await api.get("x")
+    (record,) = [r for r in caplog.records if "retry" in r.msg]
+    message = record.getMessage()
+    assert message.count("GET ") == 1
+    assert message.count("/speech/x") == 1
+    assert "503" in message or "ConnectError" in message
+    assert "audio_id=" not in message
+
+
+def test_library_logs_nothing_to_stderr_unconfigured(tmp_path: Path) -> None:
+    """With logging unconfigured, even a WARNING retry prints nothing (a NullHandler is set)."""
+    script = tmp_path / "quiet.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import anyio
+            from pixverse_speech.testing import FakeSpeechAPI, Fault, fast_waits
+
+            fake = FakeSpeechAPI()
+            audio_id = fake.add_job()
+            fake.inject(Fault.status(503), path="speech/user", times=3)
+
+            async def main() -> None:
+                async with fake.client(max_retries=3) as api:
+                    with fast_waits():
+                        await api.get(audio_id)
+
+            anyio.run(main)
+            print("done")
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+    assert result.stderr == ""
+
+
+def test_package_logger_has_a_null_handler() -> None:
+    """The pixverse_speech logger carries a NullHandler."""
+    handlers = logging.getLogger("pixverse_speech").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)

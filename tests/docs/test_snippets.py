@@ -5,8 +5,9 @@ namespace, the way a reader would paste it into a file. The network is replaced 
 
 - ``pixverse_speech.AsyncSpeechAPI`` is swapped, for the run, for a subclass whose instances talk
   to an in-process :class:`FakeSpeechAPI`, unless the snippet passes its own ``transport=``,
-  ``http_client=`` or ``base_url=``. ``USEAPI_TOKEN`` holds the fake's token. A snippet that builds
-  its own fake (as the testing examples do) is left alone.
+  ``http_client=`` or ``base_url=``; so is the one inside ``pixverse_speech.SpeechAPI``.
+  ``USEAPI_TOKEN`` holds the fake's token. A snippet that builds its own fake (as the testing
+  examples do) is left alone.
 - The fake starts with a short history: one FAILED job, then two COMPLETED ones, newest last. It
   runs on a :class:`FakeClock` under ``virtual_time()``, so waits take no real time.
 - The working directory is a temporary one, so downloads land there. The repository root is on
@@ -40,6 +41,7 @@ from typing import Any
 import pytest
 
 import pixverse_speech
+import pixverse_speech._sync
 import pixverse_speech.testing
 from pixverse_speech import _exceptions, _timing
 from pixverse_speech._cli import _main as cli
@@ -166,7 +168,7 @@ def _bound_client_class(fake: FakeSpeechAPI) -> type[pixverse_speech.AsyncSpeech
 
     class AsyncSpeechAPI(real):  # type: ignore[misc,valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            if not {"transport", "http_client", "base_url"} & kwargs.keys():
+            if all(kwargs.get(k) is None for k in ("transport", "http_client", "base_url")):
                 kwargs["transport"] = fake.transport()
             super().__init__(*args, **kwargs)
 
@@ -200,7 +202,10 @@ def run_snippet(snippet: Snippet, monkeypatch: pytest.MonkeyPatch, workdir: Path
     fake = _seeded_fake()
     assert fake.token is not None
     monkeypatch.setenv("USEAPI_TOKEN", fake.token)
-    monkeypatch.setattr(pixverse_speech, "AsyncSpeechAPI", _bound_client_class(fake))
+    bound = _bound_client_class(fake)
+    monkeypatch.setattr(pixverse_speech, "AsyncSpeechAPI", bound)
+    # SpeechAPI builds its AsyncSpeechAPI from its own module's name for it.
+    monkeypatch.setattr(pixverse_speech._sync, "AsyncSpeechAPI", bound)
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.chdir(workdir)
     code = compile(snippet.code, f"docs/{snippet.page}:{snippet.line}", "exec")

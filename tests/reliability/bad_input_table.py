@@ -130,7 +130,6 @@ def constructor_cases() -> Iterator[Case]:
         call,
         "base_url",
         [
-            None,
             1,
             "",
             "api.useapi.net/v2/",
@@ -141,6 +140,12 @@ def constructor_cases() -> Iterator[Case]:
             "http://127.0.0.1:99999/v2/",
         ],
         lambda v: _ctor(base_url=v),
+    )
+    yield from rows(
+        call,
+        "default_headers",
+        [["X-A"], {"X-A": 1}, {"X-A": "a\nb"}, {"Authorization": "Bearer x"}, {"Bad Name": "x"}],
+        lambda v: _ctor(default_headers=v),
     )
     yield from rows(call, "timeout", SECONDS, lambda v: _ctor(timeout=v))
     yield from rows(call, "max_retries", [None, "3", True, 1.5, -1], lambda v: _ctor(max_retries=v))
