@@ -158,17 +158,24 @@ class RawReader:
 
     async def read(self) -> bytes | None:
         """The next raw bytes, or ``None`` at the end of the body."""
+        if self._stall == math.inf:
+            # No scope: an API call's read is bounded by its attempt's scope, and a cancel
+            # scope per read is a measurable share of a small request's CPU.
+            return await self._next()
         with anyio.move_on_after(self._stall) as scope:
-            try:
-                return await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._done = True
-                return None
-            except BaseException:
-                self._done = True  # an exception out of a generator ends it
-                raise
+            return await self._next()
         assert scope.cancelled_caught
         raise httpx.ReadTimeout(f"no data arrived for {self._stall:g}s")
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            return None
+        except BaseException:
+            self._done = True  # an exception out of a generator ends it
+            raise
 
 
 async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
