@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
@@ -120,5 +119,4 @@ def client_view(
     view._owns_client = False
     view._closed = False
     view._root = api._root or api
-    view._rng = random.Random()
     return view
