@@ -1,0 +1,42 @@
+"""The issue's scale goal: 200 items, max_jobs=4, against the fake enforcing 4 jobs (429 beyond)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pixverse_speech import Speech
+from pixverse_speech.testing import DEFAULT_VOICE_ID, FakeClock, FakeSpeechAPI
+
+from ._support import billed_prompts, client, creates, job_gets, lists, most_running
+
+pytestmark = pytest.mark.anyio
+
+ITEMS = 200
+MAX_JOBS = 4
+JOB_SECONDS = 60.0
+
+
+async def test_200_items_4_at_a_time() -> None:
+    """Never more than 4 running, none lost, one create each, within 10 % of the ideal time."""
+    fake = FakeSpeechAPI(
+        clock=FakeClock(), max_jobs=MAX_JOBS, queued_for=2.0, generating_for=JOB_SECONDS - 2.0
+    )
+    items = [f"Sentence {i} of the audiobook chapter." for i in range(ITEMS)]
+    async with client(fake) as api:
+        api._rng.seed(7)
+        with fake.virtual_time() as clock:
+            results = await api.generate_many(items, voice_id=DEFAULT_VOICE_ID, max_jobs=MAX_JOBS)
+            elapsed = clock.now()
+    assert [r.prompt for r in results if isinstance(r, Speech) and r.is_completed] == items
+    assert most_running(fake, JOB_SECONDS) == MAX_JOBS
+    assert [r.status for r in creates(fake)] == [200] * ITEMS  # not one 429
+    assert billed_prompts(fake) == dict.fromkeys(items, 1)
+    ideal = math.ceil(ITEMS / MAX_JOBS) * JOB_SECONDS
+    assert ideal <= elapsed <= 1.1 * ideal
+    print(
+        f"\n200 items: {len(fake.requests)} requests = {len(creates(fake))} creates + "
+        f"{len(job_gets(fake))} GETs + {len(lists(fake))} list pages; "
+        f"{elapsed:.0f} s virtual, ideal {ideal:.0f} s ({elapsed / ideal - 1:+.1%})"
+    )
