@@ -224,8 +224,12 @@ def prepare(
     timeout: object,
     on_update: object,
     on_created: object,
+    **resume: Any,
 ) -> Generation:
-    """Check every argument of a batch, as create() and the waits check theirs; no request."""
+    """Check every argument of a batch, as create() and the waits check theirs; no request.
+
+    ``resume`` passes :class:`Generation`'s resume arguments through (the CLI's manifest).
+    """
     from ._client import _WaitOptions  # imported here: _client imports this module lazily
 
     jobs = check_max_jobs(max_jobs)
@@ -242,6 +246,7 @@ def prepare(
         timeout=options.timeout,
         on_update=options.on_update,
         on_created=on_created,
+        **resume,
     )
 
 

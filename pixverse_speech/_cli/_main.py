@@ -99,7 +99,7 @@ _non_negative_int = _int_at_least(0)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    from . import _commands
+    from . import _commands, _generate
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_commands.wait_jobs)
 
     _commands.add_catalog_commands(sub, common)
+    _generate.add_generate_command(sub, common)
 
     p = sub.add_parser(
         "demo",
