@@ -126,6 +126,7 @@ class _Item:
         "kwargs",
         "lookup",
         "running",
+        "since",
         "text",
         "tries",
         "unfound",
@@ -144,6 +145,7 @@ class _Item:
         self.tries = 0  # jobs created for it (its FAILED ones and the current one)
         self.running: str | None = None  # its unfinished job, if any
         self.lookup = False  # a create may have landed unseen (a restart): look before creating
+        self.since: float | None = None  # when the create that may have landed was sent
         self.unfound = 0
 
 
@@ -400,6 +402,10 @@ class Generation:
     def _left(self) -> float | None:
         return None if self.deadline is None else self.deadline - self._now()
 
+    def _stopping(self) -> bool:
+        # A method, not the attribute: mypy would take ``_stop`` as unchanged across an await.
+        return self._stop
+
     def _halt(self) -> None:
         self._stop = True
         for scope in list(self._scopes):
@@ -516,13 +522,19 @@ class Generation:
         batch-wide failure.
         """
         if item.lookup:
-            item.lookup = False
-            found, _ = await self._adopt(item, since=None)
+            found, unread = await self._adopt(item, since=item.since)
             if found is not None:
-                logger.warning(
-                    "adopted %s for item %d (created before a restart)", found, item.index
-                )
+                item.lookup = False
+                logger.warning("adopted %s for item %d: its create had landed", found, item.index)
                 return self._created(item, found)
+            if self._stopping():
+                raise _Stop  # the look was cut short: it is taken up on the next run
+            item.lookup = False
+            if unread is not None:
+                # Unable to tell whether the job exists: never create it blindly.
+                unread.job_may_exist = True
+                self._deliver(item, unread)
+                return None
         busy = unsent = 0
         while True:
             if self._stop:
@@ -550,7 +562,7 @@ class Generation:
                 raise
             except SpeechError as exc:
                 if exc.job_may_exist:
-                    found, looked = await self._adopt(item, since=sent)
+                    found, unread = await self._adopt(item, since=sent)
                     if found is not None:
                         logger.warning(
                             "create of item %d may have landed (%s); adopted %s from the list",
@@ -559,8 +571,11 @@ class Generation:
                             found,
                         )
                         return self._created(item, found)
+                    if self._stopping():
+                        item.lookup, item.since = True, sent  # look again on the next run
+                        raise _Stop from None
                     item.unfound += 1
-                    if not looked or item.unfound >= MAX_UNFOUND:
+                    if unread is not None or item.unfound >= MAX_UNFOUND:
                         self._deliver(item, exc)
                         return None
                     logger.warning(
@@ -595,15 +610,19 @@ class Generation:
         if self._offset is None or offset > self._offset:
             self._offset = offset
 
-    async def _adopt(self, item: _Item, *, since: float | None) -> tuple[str | None, bool]:
+    async def _adopt(
+        self, item: _Item, *, since: float | None
+    ) -> tuple[str | None, SpeechError | None]:
         """Look for a job of the item created since ``since`` (local time) and not claimed.
 
-        Returns the id found (or ``None``) and whether the list could be read at all.
+        Returns the id found (or ``None``) and, when no look could read the list, the last
+        error met (else ``None``).
         """
         threshold: float | None = None
         if since is not None and self._offset is not None:
             threshold = since + self._offset - SINCE_SLACK
-        looked = False
+        last_error: SpeechError | None = None
+        read = False
         for look in range(LOOKS):
             if look and not await self._pause(LOOK_PAUSE * 2 ** (look - 1)):
                 break
@@ -613,11 +632,13 @@ class Generation:
                 raise
             except SpeechError as exc:
                 logger.info("list for item %d failed: %s", item.index, exc)
+                last_error = exc
                 continue
-            looked = True
             if found is not None:
-                return found, True
-        return None, looked
+                return found, None
+            read = True
+        unread = None if read else last_error
+        return None, unread
 
     async def _look(self, item: _Item, threshold: float | None) -> str | None:
         offset = 0

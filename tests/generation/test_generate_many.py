@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from pixverse_speech import (
     SpeechError,
     _timing,
 )
+from pixverse_speech._generation import generate_many as run_to_end
+from pixverse_speech._generation import prepare
 from pixverse_speech.testing import DEFAULT_VOICE_ID, FakeSpeechAPI, Fault
 
 from ._support import CREATE, billed_prompts, creates, most_running
@@ -341,3 +344,52 @@ async def test_as_completed_break_creates_nothing_more(
     await _timing.current().sleep(100)
     assert len(fake.requests) == sent
     assert len(fake.audio_ids) <= 3
+
+
+def resumed(api: AsyncSpeechAPI, items: list[str], **resume: Any) -> Any:
+    """A batch of ``items`` resumed from what an earlier run recorded (the CLI's manifest)."""
+    return prepare(
+        api,
+        items,
+        voice_id=VOICE,
+        settings={},
+        max_jobs=4,
+        resubmit=1,
+        timeout=600,
+        on_update=None,
+        on_created=None,
+        **resume,
+    )
+
+
+async def test_resume_waits_for_a_recorded_job_without_creating(
+    api: AsyncSpeechAPI, fake: FakeSpeechAPI
+) -> None:
+    """An item with a recorded, unfinished job is waited for; only the other item is created."""
+    running = fake.add_job(prompt="recorded", voice_id=VOICE)
+    generation = resumed(api, ["recorded", "new"], existing={0: [running]}, claimed=[running])
+    results = await run_to_end(generation)
+    assert completed(results[0]).audio_id == running
+    assert [r.body["text"] for r in creates(fake) if r.body] == ["new"]
+
+
+async def test_resume_lookup_adopts_a_landed_job(api: AsyncSpeechAPI, fake: FakeSpeechAPI) -> None:
+    """An item caught submitting by a crash: its landed job is adopted, nothing created."""
+    other = fake.add_job(prompt="landed", voice_id=VOICE)
+    landed = fake.add_job(prompt="landed", voice_id=VOICE)
+    generation = resumed(api, ["landed"], lookup=[0], claimed=[other])
+    results = await run_to_end(generation)
+    assert completed(results[0]).audio_id == landed
+    assert creates(fake) == []
+
+
+async def test_resume_lookup_never_creates_blindly(
+    api: AsyncSpeechAPI, fake: FakeSpeechAPI
+) -> None:
+    """When the list cannot be read, the item ends with that error (job_may_exist), unsent."""
+    fake.inject(Fault.status(400), method="GET", path=re.compile(r"/speech/$"))
+    generation = resumed(api, ["unknown fate"], lookup=[0])
+    results = await run_to_end(generation)
+    assert isinstance(results[0], SpeechError)
+    assert results[0].job_may_exist is True
+    assert creates(fake) == []
