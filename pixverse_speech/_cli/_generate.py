@@ -200,7 +200,9 @@ class GenerateProgress:
         self.failed = already_failed
         self.running = 0
         self.queued = total - already_done - already_failed
-        self._start_done = already_done + already_failed
+        self._parallel = 0
+        self._job_starts: dict[object, float] = {}
+        self._job_times: list[float] = []
         self._clock = clock
         self.started = clock()
         self.out = out
@@ -227,18 +229,30 @@ class GenerateProgress:
             self.live.__exit__(None, None, None)
             self.live = None
 
+    def job_started(self, key: object) -> None:
+        """A job was created for item ``key`` (its time is how long the item then takes)."""
+        self._job_starts[key] = self._clock()
+
+    def job_ended(self, key: object) -> None:
+        """Item ``key`` ended: its time counts towards the estimate."""
+        started = self._job_starts.pop(key, self.started)
+        self._job_times.append(self._clock() - started)
+
     def eta(self) -> float | None:
-        """Seconds left at the pace of this run so far (``None`` before any item ended)."""
-        ended = self.done + self.failed - self._start_done
-        left = self.total - self.done - self.failed
-        if left == 0:
+        """Seconds left: the mean time of a job of this run, times the jobs left, over the most
+        that ran at once (``None`` before any item ended)."""
+        left = self.running + self.queued
+        if self.done + self.failed >= self.total:
             return 0.0
-        if ended <= 0:
+        if not self._job_times:
             return None
-        return (self._clock() - self.started) / ended * left
+        mean = sum(self._job_times) / len(self._job_times)
+        return mean * max(left, 1) / max(self._parallel, 1)
 
     def counts(self, *, running: int, queued: int) -> None:
+        """The batch's running jobs and queued items now."""
         self.running, self.queued = running, queued
+        self._parallel = max(self._parallel, running)
 
     def status_line(self) -> str:
         eta = self.eta()
@@ -248,13 +262,18 @@ class GenerateProgress:
             f"ETA {'-' if eta is None else _duration(eta)}"
         )
 
+    def bar(self, width: int = 40) -> str:
+        """A text bar of the items ended, and the share ended: ``███░░░ 50%``."""
+        ended = self.done + self.failed
+        filled = width * ended // self.total if self.total else width
+        share = 100 * ended // self.total if self.total else 100
+        return "█" * filled + "░" * (width - filled) + f" {share:>3d}%"
+
     def render(self) -> Any:
-        from rich.console import Group
-        from rich.progress_bar import ProgressBar
+        """What the live display shows: the bar, then the counts (plain text: any terminal)."""
         from rich.text import Text
 
-        bar = ProgressBar(total=self.total, completed=self.done + self.failed, width=40)
-        return Group(bar, Text(self.status_line()))
+        return Text(f"{self.bar()}\n{self.status_line()}")
 
     def ended(self, line: int, what: str) -> None:
         """An item ended: ``what`` says how (for the line-per-item mode)."""
@@ -329,6 +348,7 @@ async def generate(args: argparse.Namespace, out: Output) -> int:
         manifest.update(lines[index], state="submitting")
 
     def on_created(index: int, audio_id: str) -> None:
+        progress.job_started(index)
         entry = manifest.entries[str(lines[index])]
         manifest.update(lines[index], state="running", audio_ids=[*entry["audio_ids"], audio_id])
 
@@ -377,6 +397,7 @@ async def generate(args: argparse.Namespace, out: Output) -> int:
                             number, state="completed", audio_id=result.audio_id, file=target.name
                         )
                         progress.done += 1
+                        progress.job_ended(index)
                         refresh()
                         progress.ended(number, f"COMPLETED -> {target}")
                         record.update(
@@ -397,6 +418,7 @@ async def generate(args: argparse.Namespace, out: Output) -> int:
                     message = f"{type(result).__name__}: {result}"
                 manifest.update(number, state="failed" if failed_job else "error", error=message)
                 progress.failed += 1
+                progress.job_ended(index)
                 refresh()
                 codes.append(EXIT_FAILED if failed_job else EXIT_API)
                 progress.ended(number, message)

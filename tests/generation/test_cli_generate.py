@@ -251,16 +251,22 @@ def test_read_items_detects_jsonl(tmp_path: Path) -> None:
 
 
 def test_progress_line_counts_and_eta() -> None:
-    """The progress line shows done, running, queued, failed and an ETA at the run's pace."""
+    """The progress line shows done, running, queued, failed and an ETA from the jobs' pace."""
     now = [100.0]
     progress = GenerateProgress(
         10, Output(json_lines=False), stream=io.StringIO(), clock=lambda: now[0]
     )
+    for index in range(4):
+        progress.job_started(index)
+    progress.counts(running=4, queued=6)
     assert progress.eta() is None
-    progress.counts(running=4, queued=4)
+    now[0] = 130.0
+    progress.job_ended(0)
+    progress.job_ended(1)
     progress.done, progress.failed = 1, 1
-    now[0] = 120.0
-    assert progress.eta() == pytest.approx(80.0)
+    progress.counts(running=2, queued=6)
+    assert progress.eta() == pytest.approx(30.0 * 8 / 4)
     assert progress.status_line() == (
-        "done 1/10 · running 4 · queued 4 · failed 1 · elapsed 20s · ETA 1m20s"
+        "done 1/10 · running 2 · queued 6 · failed 1 · elapsed 30s · ETA 1m00s"
     )
+    assert progress.bar(width=10) == "██░░░░░░░░  20%"
