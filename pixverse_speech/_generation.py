@@ -29,7 +29,6 @@ from __future__ import annotations
 import builtins
 import inspect
 import logging
-import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -289,7 +288,7 @@ class Generation:
         self._on_update = on_update
         self._on_created = on_created
         self._on_submit = on_submit
-        self._rng = random.Random()
+        self._rng = api._rng  # the client's: seeding it makes a batch's pauses repeatable
         self.items = [
             _Item(index, kwargs, request) for index, (kwargs, request) in enumerate(checked)
         ]

@@ -194,13 +194,14 @@ class GenerateProgress:
         already_done: int = 0,
         already_failed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        slots: int = 0,
     ) -> None:
         self.total = total
         self.done = already_done
         self.failed = already_failed
         self.running = 0
         self.queued = total - already_done - already_failed
-        self._parallel = 0
+        self._parallel = slots  # jobs at once: --max-jobs, or the most seen running
         self._job_starts: dict[object, float] = {}
         self._job_times: list[float] = []
         self._clock = clock
@@ -239,8 +240,8 @@ class GenerateProgress:
         self._job_times.append(self._clock() - started)
 
     def eta(self) -> float | None:
-        """Seconds left: the mean time of a job of this run, times the jobs left, over the most
-        that ran at once (``None`` before any item ended)."""
+        """Seconds left: the mean time of a job of this run, times the jobs left, over the jobs
+        run at once (``None`` before any item ended)."""
         left = self.running + self.queued
         if self.done + self.failed >= self.total:
             return 0.0
@@ -354,7 +355,12 @@ async def generate(args: argparse.Namespace, out: Output) -> int:
 
     exit_code = EXIT_OK
     with GenerateProgress(
-        len(items), out, stream=out.errors, already_done=done, already_failed=failed
+        len(items),
+        out,
+        stream=out.errors,
+        already_done=done,
+        already_failed=failed,
+        slots=args.max_jobs,
     ) as progress:
         if skip and not out.json_lines:
             out.errors.write(f"resuming: {done} lines done and {failed} failed before\n")

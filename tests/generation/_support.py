@@ -42,14 +42,17 @@ def billed_prompts(fake: FakeSpeechAPI) -> Counter[str]:
     return Counter(fake.job(audio_id)["prompt"] for audio_id in fake.audio_ids)
 
 
-def most_running(fake: FakeSpeechAPI, duration: float) -> int:
-    """The most jobs unfinished at once on the fake, from its ledger of accepted creates.
+def most_running(fake: FakeSpeechAPI) -> int:
+    """The most jobs unfinished at once on the fake, from its own ledger of jobs.
 
-    Every job the fake accepted was created at its POST's clock time and runs ``duration``
-    seconds, so the overlap of those intervals is the fake's own count of running jobs.
+    Each job's life is fixed when the fake makes it (``created`` to the end of GENERATING), so
+    the overlap of those spans is what the fake counted against the account's limit.
     """
-    starts = [r.time for r in creates(fake) if r.status == 200]
-    events = sorted([(t, 1) for t in starts] + [(t + duration, -1) for t in starts])
+    jobs = fake._state._jobs.values()
+    events = sorted(
+        [(job.created, 1) for job in jobs]
+        + [(job.created + job.queued_for + job.generating_for, -1) for job in jobs]
+    )
     running = most = 0
     for _, step in events:  # an end sorts before a start at the same instant
         running += step
