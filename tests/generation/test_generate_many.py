@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import anyio
 import pytest
 
 from pixverse_speech import (
@@ -393,3 +394,40 @@ async def test_resume_lookup_never_creates_blindly(
     assert isinstance(results[0], SpeechError)
     assert results[0].job_may_exist is True
     assert creates(fake) == []
+
+
+async def test_as_completed_raises_the_batch_error_at_the_deadline(
+    api: AsyncSpeechAPI, fake: FakeSpeechAPI
+) -> None:
+    """generate_as_completed yields what ended, then raises BatchGenerationError at the deadline."""
+    got: list[int] = []
+
+    async def consume() -> None:
+        async for index, _ in api.generate_as_completed(
+            texts(6), voice_id=VOICE, max_jobs=2, timeout=15
+        ):
+            got.append(index)
+
+    with pytest.raises(BatchGenerationError) as caught:
+        await consume()
+    assert sorted(got) == [0, 1]
+    assert caught.value.timed_out
+    assert sorted(caught.value.created) == [0, 1, 2, 3]
+
+
+async def test_cancelling_the_batch_finishes_the_create_in_flight(
+    api: AsyncSpeechAPI, fake: FakeSpeechAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cancelled from outside, the batch lets a create in flight finish and logs every id."""
+    created: list[str] = []
+
+    async def cancel_after_second(index: int, audio_id: str) -> None:
+        created.append(audio_id)
+        if index == 1:
+            scope.cancel()
+
+    with caplog.at_level(logging.WARNING, logger="pixverse_speech"), anyio.CancelScope() as scope:
+        await api.generate_many(texts(5), voice_id=VOICE, on_created=cancel_after_second)
+    assert scope.cancelled_caught
+    assert created == fake.audio_ids
+    assert all(audio_id in caplog.text for audio_id in created)

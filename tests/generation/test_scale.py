@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 
 import pytest
 
 from pixverse_speech import Speech
-from pixverse_speech.testing import DEFAULT_VOICE_ID, FakeClock, FakeSpeechAPI
+from pixverse_speech.testing import DEFAULT_VOICE_ID, FakeClock, FakeSpeechAPI, Fault
 
-from ._support import billed_prompts, client, creates, job_gets, lists, most_running
+from ._support import CREATE, billed_prompts, client, creates, job_gets, lists, most_running
 
 pytestmark = pytest.mark.anyio
 
@@ -40,3 +42,40 @@ async def test_200_items_4_at_a_time() -> None:
         f"{len(job_gets(fake))} GETs + {len(lists(fake))} list pages; "
         f"{elapsed:.0f} s virtual, ideal {ideal:.0f} s ({elapsed / ideal - 1:+.1%})"
     )
+
+
+async def test_200_items_with_faults_injected() -> None:
+    """Drops, 503s, FAILED jobs and a busy slot: none lost, never over 4, no prompt billed twice."""
+    fake = FakeSpeechAPI(
+        clock=FakeClock(), max_jobs=MAX_JOBS, queued_for=2.0, generating_for=JOB_SECONDS - 2.0
+    )
+    fake.add_job(prompt="someone else's job", queued_for=0, generating_for=JOB_SECONDS)
+    fake.inject(Fault.drop(), method="POST", path=CREATE, probability=0.05)
+    fake.inject(Fault.status(503), method="GET", path=re.compile(r"/speech/.+"), probability=0.05)
+    fake.inject(Fault.status(503), method="GET", path=re.compile(r"/speech/$"), probability=0.1)
+    items = [f"Sentence {i} of the audiobook chapter." for i in range(ITEMS)]
+
+    def now_and_then_a_failure(index: int, audio_id: str) -> None:
+        if index % 25 == 12:
+            fake.fail_next(1)
+
+    async with client(fake) as api:
+        api._rng.seed(7)
+        with fake.virtual_time():
+            results = await api.generate_many(
+                items,
+                voice_id=DEFAULT_VOICE_ID,
+                max_jobs=MAX_JOBS,
+                resubmit=1,
+                on_created=now_and_then_a_failure,
+            )
+    assert [r.prompt for r in results if isinstance(r, Speech) and r.is_completed] == items
+    assert most_running(fake) == MAX_JOBS
+    dropped = [r for r in creates(fake) if r.fault == "drop"]
+    assert dropped
+    kept = Counter(
+        fake.job(a)["prompt"]
+        for a in fake.audio_ids
+        if fake.job(a)["audio_status_name"] != "FAILED"
+    )
+    assert kept == {**dict.fromkeys(items, 1), "someone else's job": 1}
