@@ -317,7 +317,8 @@ class Generation:
         self._stop = False
         self._stop_on_result = False
         self._scopes: set[anyio.CancelScope] = set()
-        self._changed = anyio.Event()
+        # Set when a slot frees or an item is queued again; made on first use (it needs a loop).
+        self._changed: anyio.Event | None = None
         self.error: BaseException | None = None
         self.timed_out = False
         # The lowest server-minus-local clock offset consistent with the creates seen so far.
@@ -412,8 +413,9 @@ class Generation:
         self._wake()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def _fail(self, error: BaseException) -> None:
         if self.error is None and not self.timed_out:
@@ -499,6 +501,8 @@ class Generation:
                 tg.start_soon(self._watch, item, name=f"wait {audio_id}")
 
     async def _wait_for_change(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
         changed = self._changed
         with anyio.CancelScope() as scope:
             self._scopes.add(scope)
