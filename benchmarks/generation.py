@@ -26,6 +26,7 @@ import argparse
 import io
 import logging
 import math
+import random
 import re
 import sys
 from collections import Counter
@@ -37,6 +38,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pixverse_speech import AsyncSpeechAPI, GenerationFailedError, Speech
+from pixverse_speech._generation import generate_many, prepare
 from pixverse_speech.testing import (
     DEFAULT_VOICE_ID,
     FakeClock,
@@ -90,17 +92,26 @@ async def scenario(name: str, items: int, max_jobs: int, faults: bool) -> dict[s
         transport=fake.transport(),
         max_connections=64,
     ) as api:
-        api._rng.seed(1)  # the poll jitter and the batch's pauses
-        api._sender.rng.seed(2)  # the retry backoff
+        # Repeatable runs: seed the client's random draws (poll jitter, retry backoff).
+        for owner in (api, getattr(api, "_sender", None)):
+            for value in vars(owner or object()).values():
+                if isinstance(value, random.Random):
+                    value.seed(1)
         with fake.virtual_time() as clock:
-            results = await api.generate_many(
+            # api.generate_many(...), with the batch's own random draws seeded too.
+            generation = prepare(
+                api,
                 texts,
                 voice_id=DEFAULT_VOICE_ID,
+                settings={},
                 max_jobs=max_jobs,
                 resubmit=1,
                 timeout=None,
+                on_update=None,
                 on_created=on_created,
+                rng=random.Random(5),
             )
+            results = await generate_many(generation)
             elapsed = clock.now()
     requests = fake.requests
     kinds = Counter(
@@ -154,7 +165,7 @@ async def capture(width: int = 80) -> str:
 
     from pixverse_speech._cli._generate import GenerateProgress
     from pixverse_speech._cli._output import Output
-    from pixverse_speech._generation import GenerationCompletions, prepare
+    from pixverse_speech._generation import GenerationCompletions
 
     fake = FakeSpeechAPI(clock=FakeClock(), max_jobs=4, queued_for=2.0, generating_for=28.0)
     fake.fail_next(1)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import builtins
 import inspect
 import logging
+import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -262,7 +263,8 @@ class Generation:
     last one is waited for as the item's current job, and each counts as a try.  ``lookup`` lists
     items whose create may have landed without its id being recorded: the list is searched before
     they are created.  ``claimed`` holds ids that belong to some item and may never be adopted.
-    ``on_submit(index)`` is called before each create is sent.
+    ``on_submit(index)`` is called before each create is sent.  ``rng`` draws the backoff
+    pauses (seeded by benchmarks).
     """
 
     def __init__(
@@ -280,6 +282,7 @@ class Generation:
         claimed: Iterable[str] = (),
         skip: Iterable[int] = (),
         on_submit: Callable[[int], object] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._api = api
         self._max_jobs = max_jobs
@@ -288,7 +291,7 @@ class Generation:
         self._on_update = on_update
         self._on_created = on_created
         self._on_submit = on_submit
-        self._rng = api._rng  # the client's: seeding it makes a batch's pauses repeatable
+        self._rng = rng if rng is not None else random.Random()
         self.items = [
             _Item(index, kwargs, request) for index, (kwargs, request) in enumerate(checked)
         ]
