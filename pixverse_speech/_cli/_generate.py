@@ -9,8 +9,9 @@ its state and its file.  It is rewritten atomically (a temporary file renamed ov
 create is sent (state ``submitting``), as soon as each job exists (``running``: written from
 ``on_created``), and when each item ends (``completed``, ``failed`` or ``error``).  Running the
 same command again reads it: completed items whose file exists are skipped, failed ones are
-reported again, running ones are waited for, and an item caught ``submitting`` is first looked
-for in the account's list, so that no item is billed twice.
+reported again, running ones are waited for (and downloaded), items that ended in another error
+are tried again, and an item caught ``submitting`` (or whose create may have landed) is first
+looked for in the account's list, so that no item is billed twice.
 """
 
 from __future__ import annotations
@@ -326,13 +327,17 @@ class Plan:
             if state == "completed" and (self.directory / f"{number}.mp3").exists():
                 self.skip.append(index)
                 self.done += 1
-            elif state in ("failed", "error"):
+            elif state == "failed":
+                # Every try FAILED: another one is billed, so only on request (delete the entry).
                 self.skip.append(index)
                 self.failed += 1
             else:
+                # Queued, running (its clip not downloaded yet), or ended by an error: tried again.
+                # Its jobs are waited for rather than created again, and a create that may have
+                # landed unrecorded is looked for in the account's list first.
                 if ids:
                     self.existing[index] = ids
-                if state == "submitting":
+                if state == "submitting" or entry.get("job_may_exist"):
                     self.lookup.append(index)
         manifest.write()
 
@@ -397,7 +402,17 @@ async def generate(args: argparse.Namespace, out: Output) -> int:
                         async with downloads:
                             await api.download(result, target)
                     except SpeechError as exc:
-                        result = exc
+                        # The job is done and paid for: the next run downloads it again.
+                        message = f"download failed: {type(exc).__name__}: {exc}"
+                        manifest.update(number, state="running", error=message)
+                        progress.failed += 1
+                        progress.job_ended(index)
+                        refresh()
+                        codes.append(EXIT_API)
+                        progress.ended(number, message)
+                        if out.json_lines:
+                            out.json({**record, "audio_ids": ids, **error_record(exc)})
+                        return
                     else:
                         manifest.update(
                             number, state="completed", audio_id=result.audio_id, file=target.name
@@ -422,7 +437,12 @@ async def generate(args: argparse.Namespace, out: Output) -> int:
                     message = f"final as {result.status_name}: {result.fail_reason or ''}".strip()
                 else:
                     message = f"{type(result).__name__}: {result}"
-                manifest.update(number, state="failed" if failed_job else "error", error=message)
+                manifest.update(
+                    number,
+                    state="failed" if failed_job else "error",
+                    error=message,
+                    job_may_exist=isinstance(result, SpeechError) and bool(result.job_may_exist),
+                )
                 progress.failed += 1
                 progress.job_ended(index)
                 refresh()

@@ -16,9 +16,9 @@ import pytest
 
 from pixverse_speech._cli import main
 from pixverse_speech._cli._generate import GenerateProgress, read_items
-from pixverse_speech._cli._main import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
+from pixverse_speech._cli._main import EXIT_API, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 from pixverse_speech._cli._output import Output
-from pixverse_speech.testing import DEFAULT_VOICE_ID, FakeSpeechAPI
+from pixverse_speech.testing import DEFAULT_VOICE_ID, FakeSpeechAPI, Fault
 
 from ._support import billed_prompts, creates
 
@@ -270,3 +270,18 @@ def test_progress_line_counts_and_eta() -> None:
         "done 1/10 · running 2 · queued 6 · failed 1 · elapsed 30s · ETA 1m00s"
     )
     assert progress.bar(width=10) == "██░░░░░░░░  20%"
+
+
+def test_a_failed_download_is_retried_by_the_rerun_without_a_create(
+    served: tuple[FakeSpeechAPI, str], tmp_path: Path
+) -> None:
+    """A clip that could not be downloaded keeps its job: the rerun downloads it, creating none."""
+    fake, _ = served
+    fake.inject(Fault.status(404), method="GET", path="/media/", times=1)
+    path = script(tmp_path, ["Download me."])
+    args = (str(path), "--voice-id", DEFAULT_VOICE_ID, "--out", str(tmp_path / "o"))
+    assert run(served, *args)[0] == EXIT_API
+    assert manifest(tmp_path / "o")["1"]["state"] == "running"
+    assert run(served, *args)[0] == EXIT_OK
+    assert_every_file(fake, tmp_path / "o", [1])
+    assert len(creates(fake)) == 1
