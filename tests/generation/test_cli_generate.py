@@ -77,6 +77,7 @@ def test_text_file_to_numbered_clips(served: tuple[FakeSpeechAPI, str], tmp_path
     assert sorted(p.name for p in out_dir.glob("*.mp3")) == ["1.mp3", "3.mp3", "4.mp3"]
     assert_every_file(fake, out_dir, [1, 3, 4])
     assert "3 of 3 lines done" in out
+    assert sorted(p.name for p in out_dir.iterdir() if p.suffix != ".mp3") == ["manifest.json"]
 
 
 def test_jsonl_settings_and_json_lines(served: tuple[FakeSpeechAPI, str], tmp_path: Path) -> None:
@@ -285,3 +286,15 @@ def test_a_failed_download_is_retried_by_the_rerun_without_a_create(
     assert run(served, *args)[0] == EXIT_OK
     assert_every_file(fake, tmp_path / "o", [1])
     assert len(creates(fake)) == 1
+
+
+def test_a_changed_line_is_a_usage_error(served: tuple[FakeSpeechAPI, str], tmp_path: Path) -> None:
+    """A line whose text changed since the manifest was written exits 2 and sends nothing."""
+    fake, _ = served
+    args = ("--voice-id", DEFAULT_VOICE_ID, "--out", str(tmp_path / "o"))
+    assert run(served, str(script(tmp_path, ["Original."])), *args)[0] == EXIT_OK
+    fake.reset_stats()
+    code, _, err = run(served, str(script(tmp_path, ["Edited."])), *args)
+    assert code == EXIT_USAGE
+    assert "changed" in err
+    assert fake.requests == []
