@@ -54,9 +54,11 @@ from ._exceptions import (
 )
 from ._models import Speech
 from ._retry import RetryPolicy
+from ._waiting import check_timeout
 
 if TYPE_CHECKING:
-    from ._client import AsyncSpeechAPI, OnUpdate
+    from ._client import AsyncSpeechAPI
+    from ._waiting import OnUpdate
 
 __all__ = [
     "CREATE_SETTINGS",
@@ -107,8 +109,6 @@ SINCE_SLACK = 2.0
 MAX_UNFOUND = 3
 #: Creates of one item that never reached the API (connection refused), before it gives up.
 MAX_UNSENT = 3
-#: The longest pause a 429 on create is waited out for (a longer ``Retry-After`` is capped).
-MAX_BUSY_PAUSE = 60.0
 #: Errors that concern the account, not an item: the batch stops rather than fail every item.
 _BATCH_ERRORS = (AuthenticationError, PaymentRequiredError, InsufficientCreditsError, AccountError)
 
@@ -232,11 +232,10 @@ def prepare(
 
     ``resume`` passes :class:`Generation`'s resume arguments through (the CLI's manifest).
     """
-    from ._client import _WaitOptions  # imported here: _client imports this module lazily
-
     jobs = check_max_jobs(max_jobs)
     tries = 1 + check_int("resubmit", resubmit, minimum=0)
-    options = _WaitOptions.checked(timeout, 1.0, 4.0, on_update, False)
+    if on_update is not None and not callable(on_update):
+        raise TypeError(f"on_update must be callable, got {type(on_update).__name__}")
     if on_created is not None and not callable(on_created):
         raise TypeError(f"on_created must be callable, got {type(on_created).__name__}")
     checked = check_items(items, voice_id, settings)
@@ -245,8 +244,8 @@ def prepare(
         checked,
         max_jobs=jobs,
         tries=tries,
-        timeout=options.timeout,
-        on_update=options.on_update,
+        timeout=check_timeout(timeout),
+        on_update=on_update,
         on_created=on_created,
         **resume,
     )
@@ -555,11 +554,9 @@ class Generation:
                 with anyio.CancelScope(shield=True):  # a create in flight is never cut short
                     speech = await self._api.create(**item.kwargs)
             except RateLimitError as exc:
-                pause = exc.retry_after
-                if pause is None:
-                    pause = _BACKOFF.backoff(busy, self._rng)
+                # The capped Retry-After, else the policy's backoff: as a wait slows down.
+                pause = _BACKOFF.slow_down(busy, exc.retry_after, self._rng)
                 busy += 1
-                pause = min(pause, MAX_BUSY_PAUSE)
                 logger.info("account busy (429) on item %d; waiting %.1fs", item.index, pause)
                 if not await self._pause(pause):
                     raise _Stop from None
