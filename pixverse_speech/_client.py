@@ -5,9 +5,9 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import attrs
@@ -34,6 +34,7 @@ from ._download import (
 from ._download import download as _download_audio
 from ._engine import WaitEngine
 from ._exceptions import GenerationFailedError, SpeechError
+from ._generation import GenerationCompletions, generate_many, prepare
 from ._http import Secret, Sender
 from ._models import Speech, SpeechModels, SpeechPage, Voice, VoiceList
 from ._paging import SpeechIterator
@@ -686,6 +687,86 @@ class AsyncSpeechAPI:
                 len(failed) + 1,
                 tries,
             )
+
+    # -- batch generation --------------------------------------------------------------------
+
+    async def generate_many(
+        self,
+        items: Iterable[str | Mapping[str, Any]],
+        *,
+        voice_id: str | None = None,
+        max_jobs: int = 4,
+        resubmit: int = 1,
+        timeout: float | None = 3600.0,
+        on_update: OnUpdate | None = None,
+        on_created: Callable[[int, str], Awaitable[object] | object] | None = None,
+        **settings: Any,
+    ) -> builtins.list[Speech | SpeechError]:
+        """Turn many texts into final jobs, at most ``max_jobs`` (1-8) unfinished at once.
+
+        ``items`` are texts (spoken with ``voice_id``) or mappings of :meth:`create` arguments;
+        a mapping's keys override the keyword settings (``model``, ``speed``... as in
+        :meth:`create`), which apply where the mapping does not name them.  Every item is checked
+        before any request: a bad one is a ``ValueError`` naming its index and field.
+
+        Returns one result per item, in input order: its final :class:`Speech`, or the
+        :class:`SpeechError` that ended it (:class:`GenerationFailedError` when every try,
+        ``1 + resubmit``, ended FAILED).  No create is attempted while ``max_jobs`` jobs of the
+        batch are unfinished; a 429 on create waits and tries again.  A create that may have
+        landed is looked for in the account's list and adopted before anything is resubmitted.
+        ``on_created(index, audio_id)`` (sync or async) sees each job as soon as it exists;
+        ``on_update`` is as in :meth:`wait_many`.  ``timeout`` is one deadline for the batch;
+        reaching it, or an error that is not one item's (401, 402, 412, 596, a callback that
+        raised), raises :class:`BatchGenerationError` with the results so far and every job
+        created.  See ``docs/batch-generation.md``.
+        """
+        generation = prepare(
+            self,
+            items,
+            voice_id=voice_id,
+            settings=settings,
+            max_jobs=max_jobs,
+            resubmit=resubmit,
+            timeout=timeout,
+            on_update=on_update,
+            on_created=on_created,
+        )
+        self._check_open()
+        return await generate_many(generation)
+
+    def generate_as_completed(
+        self,
+        items: Iterable[str | Mapping[str, Any]],
+        *,
+        voice_id: str | None = None,
+        max_jobs: int = 4,
+        resubmit: int = 1,
+        timeout: float | None = 3600.0,
+        on_update: OnUpdate | None = None,
+        on_created: Callable[[int, str], Awaitable[object] | object] | None = None,
+        **settings: Any,
+    ) -> AsyncIterator[tuple[int, Speech | SpeechError]]:
+        """Like :meth:`generate_many`, yielding ``(index, result)`` as each item ends.
+
+        ``async for index, result in api.generate_as_completed(texts, voice_id=v): ...``.
+        Work happens only while the loop waits for its next item, as with :meth:`as_completed`:
+        leaving the loop creates nothing more (a create in flight is finished first).  A batch
+        that fails as a whole raises :class:`BatchGenerationError` from the loop.  Arguments are
+        checked at the call.
+        """
+        generation = prepare(
+            self,
+            items,
+            voice_id=voice_id,
+            settings=settings,
+            max_jobs=max_jobs,
+            resubmit=resubmit,
+            timeout=timeout,
+            on_update=on_update,
+            on_created=on_created,
+        )
+        self._check_open()
+        return GenerationCompletions(self, generation)
 
     # -- voices and models -------------------------------------------------------------------
 

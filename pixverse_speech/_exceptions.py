@@ -19,6 +19,7 @@ The hierarchy::
     ├── SpeechFailedError             the job ended FAILED; carries the ``Speech``
     │   └── GenerationFailedError     every try of ``generate()`` ended FAILED; ``attempts``
     ├── WaitTimeoutError              a wait hit its deadline (also a ``TimeoutError``)
+    ├── BatchGenerationError          ``generate_many`` failed as a whole; ``results``, ``created``
     └── DownloadError                 the audio could not be downloaded; ``url``, ``status_code``
         ├── AudioNotAvailableError    the job is not COMPLETED or has no ``url`` (no request made)
         ├── DownloadFileError         the file could not be written; ``errno``, ``filename``
@@ -53,6 +54,7 @@ __all__ = [
     "AudioNotAvailableError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchGenerationError",
     "DownloadError",
     "DownloadFileError",
     "DownloadSizeError",
@@ -286,6 +288,32 @@ class GenerationFailedError(SpeechFailedError):
         self.message = f"speech generation failed, {count}: " + "; ".join(tries)
         if out_of_time:
             self.message += "; the deadline left no time for another try"
+
+
+class BatchGenerationError(SpeechError):
+    """A ``generate_many`` batch failed as a whole: its deadline passed, or an error that is not
+    one item's (a 401, 402, 412 or 596, a callback that raised) stopped it.
+
+    ``results`` has one slot per item, in input order: the item's result when it had ended
+    (a ``Speech`` or the ``SpeechError`` that ended it), else ``None``.  ``created`` maps each
+    item's index to every job id created for it, in order, unfinished ones included; ``audio_ids``
+    lists them all.  ``timed_out`` is true when the deadline ended the batch.  The error that
+    stopped it, if any, is the ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        results: list[Any],
+        created: dict[int, tuple[str, ...]],
+        timed_out: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.results = results
+        self.created = created
+        self.timed_out = timed_out
+        self.audio_ids = tuple(audio_id for ids in created.values() for audio_id in ids)
 
 
 class DownloadError(SpeechError):

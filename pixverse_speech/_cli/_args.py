@@ -20,6 +20,13 @@ from .._config import BASE_URL_ENV_VAR
 from ._output import Output
 
 __all__ = [
+    "EXIT_API",
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
     "Command",
     "Parents",
     "Parser",
@@ -32,6 +39,15 @@ __all__ = [
     "positive_float",
     "positive_int",
 ]
+
+#: The exit codes of every command (documented in docs/cli.md).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_FAILED = 4
+EXIT_TIMEOUT = 5
+EXIT_INTERRUPTED = 130
 
 Command = Callable[[argparse.Namespace, Output], Awaitable[int]]
 

@@ -29,6 +29,13 @@ import anyio
 from .._exceptions import SpeechError, SpeechFailedError, WaitTimeoutError
 from .._version import __version__
 from ._args import (
+    EXIT_API,
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
     Command,
     HelpFormatter,
     Parents,
@@ -59,18 +66,11 @@ __all__ = [
     "make_client",
 ]
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_API = 3
-EXIT_FAILED = 4
-EXIT_TIMEOUT = 5
-EXIT_INTERRUPTED = 130
 
 #: The modules that add subcommands, in the order ``--help`` lists them.  Each has a
 #: ``register(sub, parents)`` function calling ``_args.add_command`` once per subcommand; to add
 #: a subcommand, write such a module and list it here.
-COMMAND_MODULES: tuple[str, ...] = ("_commands", "_demo")
+COMMAND_MODULES: tuple[str, ...] = ("_commands", "_generate", "_demo")
 
 # The argument types under their former names, for command modules written against them.
 _positive_float = positive_float

@@ -39,6 +39,7 @@ def test_all_is_pinned() -> None:
         "AudioStatus",
         "AuthenticationError",
         "BadRequestError",
+        "BatchGenerationError",
         "CreditFormula",
         "DownloadError",
         "DownloadFileError",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import logging
 import random
 import re
 import signal
@@ -182,6 +183,17 @@ class SnippetTimeout(Exception):
 
 
 @pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """Put back the logging set-up a snippet changes (docs/logging.md configures it)."""
+    loggers = [logging.getLogger(), logging.getLogger("pixverse_speech")]
+    saved = [(logger.level, logger.handlers[:]) for logger in loggers]
+    yield
+    for logger, (level, handlers) in zip(loggers, saved, strict=True):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+@pytest.fixture
 def real_time_limit() -> Iterator[None]:
     """End a snippet that runs longer than ``SNIPPET_SECONDS`` of real time."""
 
@@ -218,7 +230,7 @@ def run_snippet(snippet: Snippet, monkeypatch: pytest.MonkeyPatch, workdir: Path
 # A block marked <!-- no-test --> (a pytest test shown as an example) is not run as a script; it
 # is still type-checked (test_snippet_types.py), and examples/ runs its like.
 @pytest.mark.parametrize("snippet", [pytest.param(s, id=s.id) for s in SNIPPETS if not s.untested])
-@pytest.mark.usefixtures("real_time_limit")
+@pytest.mark.usefixtures("real_time_limit", "logging_restored")
 def test_snippet_runs(snippet: Snippet, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The docs example runs to the end against the fake API, within its time budget."""
     run_snippet(snippet, monkeypatch, tmp_path)

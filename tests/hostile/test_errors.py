@@ -88,6 +88,12 @@ async def collect(api: AsyncSpeechAPI, server: Any, tmp_path: Path) -> list[Spee
     await catch(api.wait_until_final("failed"))
     await catch(api.wait_until_final(PLAIN_ID, timeout=5))
     await catch(api.generate("Hello.", "voice", resubmit=0))
+
+    def refuse(index: int, audio_id: str) -> None:
+        raise RuntimeError(f"cannot record {audio_id}")
+
+    # A callback that raises ends the batch as a whole: BatchGenerationError.
+    await catch(api.generate_many(["Hello."], voice_id="voice", on_created=refuse))
     done = Speech(
         audio_id=AUDIO_ID,
         audio_status=AudioStatus.COMPLETED,
