@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
@@ -92,5 +91,6 @@ def client_view(
     view._owns_client = False
     view._closed = False
     view._root = api._root or api
-    view._rng = random.Random()
+    # The wait engine is the parent's (the copy shares it): a view's waits coalesce with the
+    # parent's and run on the parent's request settings.
     return view
