@@ -171,24 +171,28 @@ class SpeechAPI:
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        # Built (and its arguments checked) before any thread starts: a bad argument leaks nothing.
-        api = AsyncSpeechAPI(
-            token,
-            email=email,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            transport=transport,
-            http_client=http_client,
-            default_headers=default_headers,
-        )
-        self._start(api)
-
-    def _start(self, api: AsyncSpeechAPI) -> None:
-        self._api = api
-        self._loop = _LoopThread()
-        self._stop = weakref.finalize(self, _LoopThread.stop, self._loop.portal, self._loop.thread)
+        loop = _LoopThread()
+        try:
+            # Built on the loop's thread: whatever the client binds to a running loop is bound
+            # to its own, never to one the caller's thread may be running (Jupyter).
+            self._api = loop.run_sync(
+                lambda: AsyncSpeechAPI(
+                    token,
+                    email=email,
+                    base_url=base_url,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    max_connections=max_connections,
+                    transport=transport,
+                    http_client=http_client,
+                    default_headers=default_headers,
+                )
+            )
+        except BaseException:
+            _LoopThread.stop(loop.portal, loop.thread)  # a bad argument leaves no thread behind
+            raise
+        self._loop = loop
+        self._stop = weakref.finalize(self, _LoopThread.stop, loop.portal, loop.thread)
         self._is_view = False
         self._owner: SpeechAPI | None = None
 
