@@ -267,7 +267,8 @@ class AsyncSpeechAPI:
         if self._closed:
             return
         self._closed = True
-        if self._root is None:  # a view shares its client's engine: closing the view ends no wait
+        if self._root is None:
+            # The engine is shared with the with_options views: only its owner closes it.
             self._engine.close()  # every wait in progress ends with the same RuntimeError
         if self._owns_client:
             await self._sender.client.aclose()

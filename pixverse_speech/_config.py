@@ -119,4 +119,6 @@ def client_view(
     view._owns_client = False
     view._closed = False
     view._root = api._root or api
+    # The wait engine is the parent's (the copy shares it): a view's waits coalesce with the
+    # parent's and run on the parent's request settings.
     return view

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import httpx
@@ -173,25 +173,29 @@ class SpeechAPI:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        # Built (and its arguments checked) before any thread starts: a bad argument leaks nothing.
-        api = AsyncSpeechAPI(
-            token,
-            email=email,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            transport=transport,
-            http_client=http_client,
-            max_response_bytes=max_response_bytes,
-            default_headers=default_headers,
-        )
-        self._start(api)
-
-    def _start(self, api: AsyncSpeechAPI) -> None:
-        self._api = api
-        self._loop = _LoopThread()
-        self._stop = weakref.finalize(self, _LoopThread.stop, self._loop.portal, self._loop.thread)
+        loop = _LoopThread()
+        try:
+            # Built on the loop's thread: whatever the client binds to a running loop is bound
+            # to its own, never to one the caller's thread may be running (Jupyter).
+            self._api = loop.run_sync(
+                lambda: AsyncSpeechAPI(
+                    token,
+                    email=email,
+                    base_url=base_url,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    max_connections=max_connections,
+                    transport=transport,
+                    http_client=http_client,
+                    max_response_bytes=max_response_bytes,
+                    default_headers=default_headers,
+                )
+            )
+        except BaseException:
+            _LoopThread.stop(loop.portal, loop.thread)  # a bad argument leaves no thread behind
+            raise
+        self._loop = loop
+        self._stop = weakref.finalize(self, _LoopThread.stop, loop.portal, loop.thread)
         self._is_view = False
         self._owner: SpeechAPI | None = None
 
@@ -464,6 +468,64 @@ class SpeechAPI:
                 poll_interval=poll_interval,
                 max_poll_interval=max_poll_interval,
                 on_update=on_update,
+            )
+        )
+
+    def generate_many(
+        self,
+        items: Iterable[str | Mapping[str, Any]],
+        *,
+        voice_id: str | None = None,
+        max_jobs: int = 4,
+        resubmit: int = 1,
+        timeout: float | None = 3600.0,
+        on_update: OnUpdate | None = None,
+        on_created: Callable[[int, str], Awaitable[object] | object] | None = None,
+        **settings: Any,
+    ) -> builtins.list[Speech | SpeechError]:
+        """Many texts to finished jobs, one result per item: :meth:`AsyncSpeechAPI.generate_many`.
+
+        ``on_update`` and ``on_created`` are called on the client's loop thread.
+        """
+        return self._loop.call(
+            lambda: self._api.generate_many(
+                items,
+                voice_id=voice_id,
+                max_jobs=max_jobs,
+                resubmit=resubmit,
+                timeout=timeout,
+                on_update=on_update,
+                on_created=on_created,
+                **settings,
+            )
+        )
+
+    def generate_as_completed(
+        self,
+        items: Iterable[str | Mapping[str, Any]],
+        *,
+        voice_id: str | None = None,
+        max_jobs: int = 4,
+        resubmit: int = 1,
+        timeout: float | None = 3600.0,
+        on_update: OnUpdate | None = None,
+        on_created: Callable[[int, str], Awaitable[object] | object] | None = None,
+        **settings: Any,
+    ) -> Iterator[tuple[int, Speech | SpeechError]]:
+        """``(index, result)`` as each item ends: :meth:`AsyncSpeechAPI.generate_as_completed`.
+
+        Work happens only inside ``next()``: leaving the loop creates nothing more.
+        """
+        return self._iterate(
+            lambda: self._api.generate_as_completed(
+                items,
+                voice_id=voice_id,
+                max_jobs=max_jobs,
+                resubmit=resubmit,
+                timeout=timeout,
+                on_update=on_update,
+                on_created=on_created,
+                **settings,
             )
         )
 

@@ -8,8 +8,8 @@ import anyio
 import pytest
 import respx
 
-from pixverse_speech import APITimeoutError, AsyncSpeechAPI, ServerError
-from pixverse_speech.testing import FakeSpeechAPI, Fault
+from pixverse_speech import APITimeoutError, AsyncSpeechAPI, ServerError, Speech
+from pixverse_speech.testing import FakeClock, FakeSpeechAPI, Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -125,3 +125,16 @@ async def test_view_request_timeout_is_enforced() -> None:
         with pytest.raises(APITimeoutError):
             await api.with_options(timeout=0.05).get(audio_id)
         assert (await api.get(audio_id)).audio_id == audio_id
+
+
+async def test_closing_a_view_leaves_the_parents_waits_working() -> None:
+    """A view's aclose() closes only the view: the parent still waits (its engine stays open)."""
+    fake = FakeSpeechAPI(clock=FakeClock())
+    audio_id = fake.add_job(generating_for=30)
+    async with fake.client() as api:
+        await api.with_options(max_retries=0).aclose()
+        with fake.virtual_time():
+            speech = await api.wait_until_final(audio_id)
+            results = await api.wait_many([audio_id])
+    assert speech.is_completed
+    assert isinstance(results[0], Speech)

@@ -246,6 +246,28 @@ def test_generate_resubmits_a_failed_job(fake: FakeSpeechAPI[FakeClock], api: Sp
     assert len(info.value.audio_ids) == 2
 
 
+def test_generate_many_returns_one_result_per_item(
+    fake: FakeSpeechAPI[FakeClock], api: SpeechAPI
+) -> None:
+    """generate_many() blocks until every item is final and keeps the input order."""
+    texts = ["One.", "Two.", "Three."]
+    created: list[tuple[int, str]] = []
+    results = api.generate_many(
+        texts, voice_id=DEFAULT_VOICE_ID, max_jobs=2, on_created=lambda i, a: created.append((i, a))
+    )
+    assert [r.prompt for r in results if isinstance(r, Speech)] == texts
+    assert sorted(i for i, _ in created) == [0, 1, 2]
+
+
+def test_generate_as_completed_is_a_plain_iterator(
+    fake: FakeSpeechAPI[FakeClock], api: SpeechAPI
+) -> None:
+    """generate_as_completed() yields (index, result) for every item through a plain for loop."""
+    seen = dict(api.generate_as_completed(["A.", "B."], voice_id=DEFAULT_VOICE_ID))
+    assert sorted(seen) == [0, 1]
+    assert all(isinstance(result, Speech) and result.is_completed for result in seen.values())
+
+
 def test_download_to_a_path(fake: FakeSpeechAPI[FakeClock], api: SpeechAPI, tmp_path: Path) -> None:
     """download() writes the audio to a path and returns the byte count."""
     audio_id = fake.add_job(generating_for=1)
