@@ -13,11 +13,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["RedisServer", "bind_loopback", "redis_binary", "serve_asgi"]
+__all__ = ["Heard", "RedisServer", "bind_loopback", "eventually", "redis_binary", "serve_asgi"]
 
 
 def redis_binary() -> str | None:
@@ -152,3 +152,34 @@ def serve_asgi(app: Any, sock: socket.socket, *, timeout: float = 10.0) -> Itera
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+class Heard:
+    """Records what a hub's listener hears, and on which thread."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.threads: set[int] = set()
+
+    def __call__(self, audio_id: str) -> None:
+        self.ids.append(audio_id)
+        self.threads.add(threading.get_ident())
+
+    async def until(self, count: int, *, seconds: float = 10.0) -> list[str]:
+        """Wait (bounded) until ``count`` ids were heard; returns them."""
+        await eventually(lambda: len(self.ids) >= count, seconds)
+        return list(self.ids)
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Wait until ``predicate()`` holds, at most ``seconds``; returns whether it does.
+
+    For conditions other threads make true (a server's, a sender's, the Redis link's), which no
+    event of this loop can signal.
+    """
+    import anyio
+
+    with anyio.move_on_after(seconds):
+        while not predicate():  # noqa: ASYNC110 - set by other threads, see above
+            await anyio.sleep(0.005)
+    return predicate()
