@@ -40,6 +40,15 @@ from ._paths import check_audio_id, check_audio_ids, speech_path
 from ._polling import PollSchedule
 from ._retry import RetryPolicy
 from ._version import __version__
+from ._webhook_waits import (
+    HubListener,
+    Nudges,
+    WaitNudge,
+    check_hub,
+    fallback_schedule,
+    reply_url_for,
+)
+from .webhooks import WebhookHub
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncSpeechAPI", "OnUpdate"]
 
@@ -170,6 +179,10 @@ class AsyncSpeechAPI:
     :param http_client: an ``httpx.AsyncClient`` to send through.  The client uses it as it is and
         never closes it.  Its base URL does not apply to API calls; its default headers do, but
         for ``Authorization``, which this client sets on each API request itself.
+    :param webhooks: a :class:`~pixverse_speech.webhooks.WebhookHub`: jobs this client creates
+        get the hub's reply URL, a callback makes a wait on its job confirm it at once with one
+        GET, and waits poll only as a safety net (first at once, then every
+        ``fallback_poll_interval`` unless given ``poll_interval``/``max_poll_interval``).
     """
 
     def __init__(
@@ -183,7 +196,9 @@ class AsyncSpeechAPI:
         max_connections: int = 20,
         transport: Literal["aiohttp"] | httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        webhooks: WebhookHub | None = None,
     ) -> None:
+        hub = check_hub(webhooks)
         self._token = _read_token(token)
         self._email = _check_email(email)
         self._base_url = _check_base_url(base_url)
@@ -216,11 +231,16 @@ class AsyncSpeechAPI:
         )
         self._rng = random.Random()
         self._closed = False
+        self._nudges = Nudges()
+        self._webhooks = hub
+        self._listener = HubListener(hub, self._nudges.nudge) if hub is not None else None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self: _Self) -> _Self:
         self._check_open()
+        if self._listener is not None:
+            self._listener.start()
         return self
 
     async def __aexit__(
@@ -236,6 +256,8 @@ class AsyncSpeechAPI:
         if self._closed:
             return
         self._closed = True
+        if self._listener is not None:
+            self._listener.stop()
         if self._owns_client:
             await self._sender.client.aclose()
 
@@ -449,8 +471,27 @@ class AsyncSpeechAPI:
         deadline: float | None,
         limiter: anyio.CapacityLimiter | None,
     ) -> Speech:
+        schedule = options.schedule
+        if self._listener is not None:
+            self._listener.start()  # without ``async with``: listen from the first wait
+        if self._webhooks is not None and options.default_schedule:
+            schedule = fallback_schedule(self._webhooks)
+        with self._nudges.watching(audio_id) as nudge:
+            return await self._poll_until_final(
+                audio_id, options, deadline, limiter, schedule, nudge
+            )
+
+    async def _poll_until_final(
+        self,
+        audio_id: str,
+        options: _WaitOptions,
+        deadline: float | None,
+        limiter: anyio.CapacityLimiter | None,
+        schedule: PollSchedule,
+        nudge: WaitNudge,
+    ) -> Speech:
         timing = _timing.current()
-        pauses = options.schedule.pauses(self._rng)
+        pauses = schedule.pauses(self._rng)
         last: Speech | None = None
         last_key: object = None
         last_error: SpeechError | None = None
@@ -460,6 +501,7 @@ class AsyncSpeechAPI:
             speech: Speech | None = None
             extra_pause = 0.0
             if remaining > 0:
+                nudge.polling()
                 # The deadline also cuts short a request (and its retries) in flight.
                 with anyio.move_on_after(remaining):
                     try:
@@ -489,7 +531,7 @@ class AsyncSpeechAPI:
                 raise WaitTimeoutError(
                     audio_id, timeout=options.timeout, last=last, last_error=last_error
                 ) from last_error
-            await timing.sleep(min(max(next(pauses), extra_pause), remaining))
+            await nudge.sleep(min(max(next(pauses), extra_pause), remaining))
 
     # -- creating jobs -----------------------------------------------------------------------
 
@@ -552,7 +594,7 @@ class AsyncSpeechAPI:
             similarity_boost=similarity_boost,
             style=style,
             use_speaker_boost=use_speaker_boost,
-            reply_url=reply_url,
+            reply_url=reply_url_for(self._webhooks, reply_url, reply_ref),
             reply_ref=reply_ref,
             max_jobs=max_jobs,
         )
@@ -620,7 +662,7 @@ class AsyncSpeechAPI:
             similarity_boost=similarity_boost,
             style=style,
             use_speaker_boost=use_speaker_boost,
-            reply_url=reply_url,
+            reply_url=reply_url_for(self._webhooks, reply_url, reply_ref),
             reply_ref=reply_ref,
             max_jobs=max_jobs,
         )
@@ -734,10 +776,13 @@ class AsyncSpeechAPI:
         )
 
 
+_DEFAULT_SCHEDULE = PollSchedule.checked(1.0, 4.0)
+
+
 class _WaitOptions:
     """A wait's options, checked once before any request."""
 
-    __slots__ = ("on_update", "raise_on_failure", "schedule", "timeout")
+    __slots__ = ("default_schedule", "on_update", "raise_on_failure", "schedule", "timeout")
 
     def __init__(
         self,
@@ -750,6 +795,8 @@ class _WaitOptions:
         self.schedule = schedule
         self.on_update = on_update
         self.raise_on_failure = raise_on_failure
+        # A webhook client swaps the default schedule for its hub's fallback one.
+        self.default_schedule = schedule == _DEFAULT_SCHEDULE
 
     @classmethod
     def checked(
