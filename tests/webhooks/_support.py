@@ -17,7 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Heard", "RedisServer", "bind_loopback", "eventually", "redis_binary", "serve_asgi"]
+__all__ = [
+    "Heard",
+    "ReceiverProcess",
+    "RedisServer",
+    "bind_loopback",
+    "eventually",
+    "redis_binary",
+    "serve_asgi",
+]
 
 
 def redis_binary() -> str | None:
@@ -183,3 +191,48 @@ async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> bo
         while not predicate():  # noqa: ASYNC110 - set by other threads, see above
             await anyio.sleep(0.005)
     return predicate()
+
+
+class ReceiverProcess:
+    """``receiver_process.py`` in a child process: the worker the callbacks land on."""
+
+    def __init__(self, redis_url: str, *, channel: str, secret: str = "") -> None:
+        import sys
+
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.webhooks.receiver_process",
+                "--redis-url",
+                redis_url,
+                "--channel",
+                channel,
+                "--secret",
+                secret,
+            ],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            self.process.kill()
+            raise RuntimeError(f"the receiver process did not start: {line!r}")
+        self.url = line.split()[1]
+
+    def stop(self) -> dict[str, list[float]]:
+        """End it; returns when its listener heard each id (``time.monotonic``)."""
+        import json
+
+        out, _ = self.process.communicate(timeout=30)
+        arrivals: dict[str, list[float]] = json.loads(out.strip().splitlines()[-1])["arrivals"]
+        return arrivals
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
