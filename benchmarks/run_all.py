@@ -27,6 +27,7 @@ SCRIPTS: list[tuple[str, list[str], list[str], float]] = [
     ("decode.py", [], [], 300),
     ("transport.py", [], ["--quick"], 600),
     ("batch_requests.py", [], [], 600),
+    ("webhooks.py", [], ["--jobs", "50"], 300),
 ]
 
 
