@@ -333,3 +333,29 @@ async def test_callbacks_in_one_process_end_waits_in_another(redis_server: Redis
     assert all(speech.status_name == "COMPLETED" for speech in results.values())
     assert set(arrivals) == set(ids)  # every callback landed on process A
     assert {_gets(fake, audio_id) for audio_id in ids} <= {1, 2}
+
+
+async def test_each_callback_after_an_unfinished_confirmation_confirms_again() -> None:
+    """A callback while the job still runs costs one GET; the next callback costs one more."""
+    hub = WebhookHub("http://app.test/hooks", fallback_poll_interval=NEVER)
+    fake = FakeSpeechAPI(clock=FakeClock())
+    audio_id = fake.add_job(generating_for=30)
+    async with (
+        AsyncSpeechAPI(
+            fake.token, base_url="http://fake/v2/", transport=fake.transport(), webhooks=hub
+        ) as api,
+        httpx.AsyncClient(transport=httpx.ASGITransport(hub.app)) as http,
+        anyio.create_task_group() as tg,
+    ):
+        done = await _pending_wait(api, fake, audio_id, tg)
+        for confirmations in (2, 3):  # early callbacks (a confused or hostile sender)
+            assert (await http.post(hub.url, json={"audio_id": audio_id})).status_code == 200
+            assert await eventually(lambda n=confirmations: _gets(fake, audio_id) == n)
+            await anyio.sleep(0.05)
+            assert _gets(fake, audio_id) == confirmations  # one GET each, no more
+            assert not done
+        fake.clock.advance(60)
+        assert (await http.post(hub.url, json={"audio_id": audio_id})).status_code == 200
+        assert await eventually(lambda: bool(done))
+    assert _gets(fake, audio_id) == 4
+    assert done[0].status_name == "COMPLETED"
