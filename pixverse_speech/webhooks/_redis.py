@@ -36,6 +36,8 @@ RECONNECT = RetryPolicy(initial_backoff=0.1, max_backoff=5.0)
 #: Redis is slow drops the excess (the waits elsewhere then end by polling).
 QUEUE_LIMIT = 10_000
 _BATCH = 500
+#: Seconds of quiet after which the link checks that Redis still answers.
+HEARTBEAT = 5.0
 
 
 def safe_redis_url(url: str) -> str:
@@ -229,7 +231,13 @@ class RedisLink:
     async def _write(self, publisher: Any) -> None:
         assert self._queue is not None
         while True:
-            batch = {await self._queue.get()}
+            try:
+                first = await asyncio.wait_for(self._queue.get(), HEARTBEAT)
+            except asyncio.TimeoutError:
+                # A broker that hangs without closing its sockets is only noticed by asking.
+                await publisher.ping()
+                continue
+            batch = {first}
             # A burst of duplicate callbacks is one message per id.
             while len(batch) < _BATCH and not self._queue.empty():
                 batch.add(self._queue.get_nowait())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -111,7 +112,18 @@ class RedisServer:
             self._process.wait(10)
             self._process = None
 
+    def pause(self) -> None:
+        """SIGSTOP it: its sockets stay open but nothing answers, as on a hung host."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def close(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
         self.kill()
         shutil.rmtree(self._dir, ignore_errors=True)
 

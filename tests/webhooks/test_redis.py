@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from pixverse_speech.webhooks import WebhookHub
+from pixverse_speech.webhooks import WebhookHub, _redis
 
 from ._support import Heard, RedisServer, eventually
 from .conftest import ServeHub
@@ -118,3 +118,26 @@ async def test_redis_lost_and_back(
                 assert await _post(hub_a.url, f"after-{outage}") == 200
                 assert f"after-{outage}" in await heard_b.until(outage)
             assert heard_b.ids == ["after-1", "after-2"]  # nothing from the outages
+
+
+async def test_a_hung_redis_is_noticed_and_left_behind(
+    served_hub: ServeHub,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis that stops answering (sockets open) is noticed by the heartbeat: one WARNING."""
+    monkeypatch.setattr(_redis, "HEARTBEAT", 0.2)
+    caplog.set_level(logging.DEBUG, logger="pixverse_speech")
+    with served_hub(redis_url=redis_server.url) as hub:
+        async with hub:
+            assert hub.redis_connected
+            redis_server.pause()
+            try:
+                # The heartbeat's PING times out after the 2 s socket timeout.
+                assert await eventually(lambda: not hub.redis_connected, 4.5)
+                assert len(_outage_warnings(caplog)) == 1
+            finally:
+                redis_server.resume()
+            assert await eventually(lambda: hub.redis_connected, 20)
+    assert len(_outage_warnings(caplog)) == 1
