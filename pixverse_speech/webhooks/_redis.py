@@ -143,7 +143,6 @@ class RedisLink:
                 await self._session()
             except Exception as exc:  # a lost broker must never end the link: log it, retry
                 self.connected = False
-                self.first_attempt.set()
                 if self._failures == 0:
                     self.outages += 1
                     logger.warning(
@@ -155,6 +154,7 @@ class RedisLink:
                     )
                 else:
                     logger.debug("webhooks: Redis still unreachable: %s", exc)
+                self.first_attempt.set()  # after the warning: whoever waited on it sees it logged
                 pause = RECONNECT.backoff(self._failures, self._rng)
                 self._failures += 1
             else:  # pragma: no cover - a session only ends by failing or by stop()
