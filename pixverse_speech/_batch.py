@@ -39,151 +39,51 @@ Breaking out of the loop therefore leaves nothing behind, and cancelling a step 
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
-import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 
 import anyio
-import attrs
 
 from . import _timing
-from ._client import _is_transient, _notify
 from ._exceptions import (
     APIError,
     RateLimitError,
-    ResponseDecodeError,
     SpeechError,
     SpeechFailedError,
     WaitTimeoutError,
 )
-from ._http import Sender
 from ._models import Speech
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, is_transient
+from ._sweeps import Sweeper, SweepJob, account_of, status_key
+from ._waiting import Backend, WaitOptions, notify
 
-if TYPE_CHECKING:
-    from ._client import AsyncSpeechAPI, _WaitOptions
-
-__all__ = [
-    "PAGE_SIZE",
-    "Batch",
-    "Completions",
-    "account_of",
-    "wait_many",
-    "wait_many_per_id",
-]
+__all__ = ["Batch", "Completions"]
 
 logger = logging.getLogger("pixverse_speech")
 
 Result = Speech | SpeechError
 
-#: The list endpoint, and the jobs a sweep asks it for per request.
-LIST_PATH = "pixverse/speech/"
-PAGE_SIZE = 50
-#: Discovery gives up after this many pages in a row without a pending id (more when many ids are
-#: still unseen: one page per 25 of them).
-HITLESS_PAGES = 2
-#: A job expected in a window but not there this many rounds in a row is polled by GET only.
-MISSES_BEFORE_ABSENT = 2
-#: Extra pages a round may read for jobs its planned pages missed (pushed down by new jobs).
-RECOVERY_PASSES = 1
 #: At most this many rounds without trying the list again after repeated transient list errors.
 MAX_LIST_REST = 15
 #: After this many 429s of the list in a row, the account's jobs are polled by GET meanwhile.
 RATE_LIMITED_ROUNDS_BEFORE_GETS = 4
 
-_ID_RE = re.compile(r"user:[^:\s]+?-pixverse:(?P<email>\S+)-speech:\d+")
 _BACKOFF = RetryPolicy()
 
 
-def account_of(audio_id: str) -> str | None:
-    """The account email inside ``audio_id``, or ``None`` when the id does not have the format."""
-    match = _ID_RE.fullmatch(audio_id)
-    return match.group("email") if match is not None else None
+class _Job(SweepJob):
+    """One pending job and what the batch knows about it."""
 
-
-def _status_key(speech: Speech) -> tuple[object, ...]:
-    return (speech.audio_status, speech.audio_status_name, speech.audio_status_final)
-
-
-def _plan_windows(expected: list[tuple[int, _Job]]) -> list[int]:
-    """Where pages should start to cover every run of two or more expected jobs.
-
-    A job alone within a page's reach is left out: a GET of it costs what the page costs.
-    """
-    ordered = sorted(expected, key=lambda item: item[0])
-    windows: list[int] = []
-    i = 0
-    while i < len(ordered):
-        start = ordered[i][0]
-        j = i + 1
-        while j < len(ordered) and ordered[j][0] < start + PAGE_SIZE:
-            j += 1
-        if j - i >= 2:
-            windows.append(start)
-        i = j
-    return windows
-
-
-def _median(values: Sequence[int]) -> int:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
-
-
-class _Page:
-    """What a sweep needs of a list page: its raw records and where the list goes on."""
-
-    __slots__ = ("has_more", "next_offset", "records")
-
-    def __init__(self, records: list[object], has_more: bool | None, next_offset: int | None):
-        self.records = records
-        self.has_more = has_more
-        self.next_offset = next_offset
-
-    @classmethod
-    def of(cls, body: object) -> _Page:
-        records = body.get("data", []) if isinstance(body, dict) else None
-        if not isinstance(body, dict) or not isinstance(records, list):
-            raise ResponseDecodeError(
-                "unexpected SpeechPage from the API: expected an object whose 'data' is a list"
-            )
-        has_more = body.get("has_more")
-        following = body.get("next_offset")
-        return cls(
-            records,
-            has_more if isinstance(has_more, bool) else None,
-            following if isinstance(following, int) and not isinstance(following, bool) else None,
-        )
-
-
-class _Job:
-    """One pending job and what the engine knows about it."""
-
-    __slots__ = (
-        "absent",
-        "audio_id",
-        "key",
-        "last",
-        "last_error",
-        "misses",
-        "norm",
-        "swept_failed",
-    )
+    __slots__ = ("key", "last", "swept_failed")
 
     def __init__(self, audio_id: str) -> None:
-        self.audio_id = audio_id
+        super().__init__(audio_id)
         self.key: object = None  # the status of the last record passed to on_update
         self.last: Speech | None = None
-        self.last_error: SpeechError | None = None
-        # Where the job was last seen in its account's list, less the group's ``shift`` then.
-        self.norm: int | None = None
-        # Not found where a sweep looked for it: polled by GET unless a page happens to show it.
-        self.absent = False
-        self.misses = 0
         # Seen FAILED in a page: a GET still has to fetch fail_code/fail_reason.
         self.swept_failed: Speech | None = None
 
@@ -191,15 +91,13 @@ class _Job:
 class _Group:
     """The pending jobs of one account (``email``), or of ids without one (``email is None``)."""
 
-    def __init__(self, email: str | None, pauses: Iterator[float]) -> None:
-        self.email = email
+    def __init__(self, sweeper: Sweeper | None, pauses: Iterator[float]) -> None:
+        self.sweeper = sweeper
+        self.email = None if sweeper is None else sweeper.email
         self.pending: dict[str, _Job] = {}
         self.pauses = pauses
         self.pause_left = 0.0  # of the pause before the next round: the first round is at once
-        self.sweeping = email is not None
-        # How far new jobs have pushed this account's list down since the first sweep.
-        self.shift = 0
-        self.drift = 0  # how far the list moved between the last two sweeps
+        self.sweeping = sweeper is not None
         self.extra_pause = 0.0
         self.rate_limited = 0
         self.list_failures = 0
@@ -212,23 +110,26 @@ class Batch:
 
     def __init__(
         self,
-        api: AsyncSpeechAPI,
+        backend: Backend,
         audio_ids: Iterable[str],
         limiter: anyio.CapacityLimiter,
-        options: _WaitOptions,
+        options: WaitOptions,
         *,
-        rng: random.Random | None = None,
+        rng: random.Random,
+        retry: RetryPolicy = _BACKOFF,
     ) -> None:
-        self._api = api
+        self._backend = backend
         self._limiter = limiter
         self._options = options
-        self._rng = rng if rng is not None else api._rng
+        self._rng = rng
+        self._retry = retry
         self._groups: dict[str | None, _Group] = {}
         for audio_id in audio_ids:
             email = account_of(audio_id)
             group = self._groups.get(email)
             if group is None:
-                group = _Group(email, options.schedule.pauses(self._rng))
+                sweeper = None if email is None else Sweeper(email, self._read_page, backend.decode)
+                group = _Group(sweeper, options.schedule.pauses(self._rng))
                 self._groups[email] = group
             group.pending.setdefault(audio_id, _Job(audio_id))
         self.remaining = sum(len(group.pending) for group in self._groups.values())
@@ -239,7 +140,6 @@ class Batch:
         self._stop = False
         self._stop_on_result = False
         self._pauses: set[anyio.CancelScope] = set()
-        self._sweep_sender: Sender | None = None
 
     @property
     def done(self) -> bool:
@@ -264,7 +164,6 @@ class Batch:
             for group in self._groups.values():
                 if group.pending:
                     tg.start_soon(self._drive, group, name=f"wait_many {group.email}")
-        self._api._check_open()
 
     def _halt(self) -> None:
         """Stop every group at its next pause or round's end."""
@@ -292,7 +191,7 @@ class Batch:
                 else:
                     group.pause_left = max(0.0, group.pause_left - (timing.now() - now))
                 continue
-            if self._api.is_closed:  # aclose() during a wait: run() raises RuntimeError
+            if self._backend.is_closed:  # aclose() during a wait: the caller raises
                 self._halt()
                 return
             remaining = math.inf if self.deadline is None else self.deadline - now
@@ -321,13 +220,14 @@ class Batch:
                 group.list_rest -= 1
             else:
                 try:
-                    await self._sweep(group, seen)
+                    assert group.sweeper is not None
+                    seen |= await group.sweeper.sweep(group.pending, self._sighted(group))
                 except RateLimitError as exc:
                     group.rate_limited += 1
                     group.last_error = exc
-                    pause = exc.retry_after
-                    if pause is None:
-                        pause = _BACKOFF.backoff(group.rate_limited - 1, self._rng)
+                    pause = self._retry.slow_down(
+                        group.rate_limited - 1, exc.retry_after, self._rng
+                    )
                     pause = self._slow_down(group, pause)
                     logger.info("list of %s is rate limited; pausing %.1fs", group.email, pause)
                     if group.rate_limited < RATE_LIMITED_ROUNDS_BEFORE_GETS:
@@ -335,10 +235,14 @@ class Batch:
                 except SpeechError as exc:
                     group.last_error = exc
                     if isinstance(exc, APIError) and exc.retry_after is not None:
-                        self._slow_down(group, exc.retry_after)
-                    if _is_transient(exc):
+                        self._slow_down(group, self._retry.capped(exc.retry_after))
+                    if is_transient(exc):
                         group.list_failures += 1
-                        group.list_rest = min(2 ** (group.list_failures - 1) - 1, MAX_LIST_REST)
+                        # Rounds to rest the list grow as the retry backoff does: 0, 1, 3, 7...
+                        growth = self._retry.ceiling(group.list_failures - 1)
+                        group.list_rest = min(
+                            round(growth / self._retry.initial_backoff) - 1, MAX_LIST_REST
+                        )
                         logger.info("list of %s failed, polling by id: %s", group.email, exc)
                     else:
                         group.sweeping = False
@@ -359,169 +263,30 @@ class Batch:
             await self._get_all(group, to_get)
 
     def _slow_down(self, group: _Group, pause: float) -> float:
-        """Make the group's next pause at least ``pause`` (a server's ``Retry-After``).
+        """Make the group's next pause at least ``pause`` (a capped ``Retry-After``).
 
-        Not capped, as in a single wait: the server said when to come back, and the batch's
-        deadline bounds the pause.  Returns the pause taken.
+        Returns the pause taken.
         """
         group.extra_pause = max(group.extra_pause, pause)
         return pause
 
     # -- sweeps ------------------------------------------------------------------------------
 
-    async def _sweep(self, group: _Group, seen: set[str]) -> None:
-        """Look at the group's pending jobs through list pages; ``seen`` gets every id observed."""
-        unknown = [
-            job
-            for job in group.pending.values()
-            if job.norm is None and not job.absent and job.swept_failed is None
-        ]
-        if len(unknown) == 1:
-            unknown[0].absent = True  # one job: a GET costs what a page costs
-            unknown = []
-        sightings: list[tuple[_Job, int]] = []
-        if unknown:
-            await self._discover(group, seen, sightings)
-        else:
-            await self._windows(group, seen, sightings)
-        # Every job that moved moved by the same count of newer jobs: keep the median as shift.
-        moves = [pos - job.norm for job, pos in sightings if job.norm is not None]
-        if moves:
-            shift = _median(moves)
-            group.drift, group.shift = shift - group.shift, shift
-        for job, pos in sightings:
-            job.norm = pos - group.shift
-            job.absent = False
-            job.misses = 0
+    async def _read_page(self, email: str, offset: int) -> object:
+        return await self._backend.read_page(email, offset, limiter=self._limiter)
 
-    async def _discover(
-        self, group: _Group, seen: set[str], sightings: list[tuple[_Job, int]]
-    ) -> None:
-        unseen = {
-            job.audio_id
-            for job in group.pending.values()
-            if not job.absent and job.swept_failed is None
-        }
-        offset = 0
-        hitless = 0
-        while len(unseen) >= 2:
-            before = len(unseen)
-            page = await self._read(group, offset, seen, sightings, unseen)
-            hitless = 0 if len(unseen) < before else hitless + 1
-            received = len(page.records)
-            if received == 0 or page.has_more is False:
-                break
-            if page.has_more is None and received < PAGE_SIZE:
-                break
-            if hitless >= max(HITLESS_PAGES, len(unseen) // 25):
-                break
-            following = page.next_offset
-            offset = (
-                following if following is not None and following > offset else offset + received
-            )
-        for audio_id in unseen:
-            job = group.pending.get(audio_id)
-            if job is not None:
-                self._missed(job, looked_everywhere=True)
-
-    async def _windows(
-        self, group: _Group, seen: set[str], sightings: list[tuple[_Job, int]]
-    ) -> None:
-        expected = [
-            (job.norm + group.shift, job)
-            for job in group.pending.values()
-            if job.norm is not None and job.swept_failed is None
-        ]
-        # How far the jobs of the last page read were from where they were expected: jobs
-        # created meanwhile push the rest of the list down, even while this sweep reads it.  The
-        # first guess: as far as the list moved between the last two sweeps.
-        shift = group.drift
-        for _ in range(1 + RECOVERY_PASSES):
-            windows = _plan_windows(expected)
-            if not windows:
-                break
-            for start in windows:
-                first = len(sightings)
-                await self._read(group, max(0, start + shift), seen, sightings, None)
-                errors = [
-                    pos - (job.norm + group.shift)
-                    for job, pos in sightings[first:]
-                    if job.norm is not None
-                ]
-                if errors:
-                    shift = _median(errors)
-            # Another pass over the jobs the windows missed, where they have moved to by now.
-            expected = [
-                (where, job)
-                for where, job in expected
-                if job.audio_id not in seen and job.audio_id in group.pending
-            ]
-        for _, job in expected:
-            if job.audio_id not in seen and job.audio_id in group.pending:
-                self._missed(job, looked_everywhere=False)
-
-    def _missed(self, job: _Job, *, looked_everywhere: bool) -> None:
-        job.misses += 1
-        if looked_everywhere or job.misses >= MISSES_BEFORE_ABSENT:
-            job.norm = None
-            job.absent = True
-
-    async def _read(
-        self,
-        group: _Group,
-        offset: int,
-        seen: set[str],
-        sightings: list[tuple[_Job, int]],
-        unseen: set[str] | None,
-    ) -> _Page:
-        """Fetch one page at ``offset`` and observe every pending job on it.
-
-        Only the records of pending jobs are decoded: the rest of the page costs no CPU, and a
-        malformed record of some other job does not spoil the page.
-        """
-        assert group.email is not None
-        params: dict[str, str | int] = {"email": group.email, "limit": PAGE_SIZE, "offset": offset}
-        body = await self._list_sender().request(
-            "GET", LIST_PATH, params=params, limiter=self._limiter
-        )
-        page = _Page.of(body)
-        for index, record in enumerate(page.records):
-            audio_id = record.get("audio_id") if isinstance(record, dict) else None
-            if not isinstance(audio_id, str) or audio_id in seen:
-                continue
-            job = group.pending.get(audio_id)
-            if job is None:
-                continue
-            try:
-                speech = self._api._decode(record, Speech, audio_id)
-            except ResponseDecodeError as exc:
-                logger.info("unreadable list record of %s, polling it by id: %s", audio_id, exc)
-                job.last_error = exc
-                continue
-            seen.add(audio_id)
-            if unseen is not None:
-                unseen.discard(audio_id)
-            sightings.append((job, offset + index))
+    def _sighted(self, group: _Group) -> Callable[[SweepJob, Speech], Awaitable[None]]:
+        async def observe(job: SweepJob, speech: Speech) -> None:
+            own = group.pending.get(job.audio_id)
+            if own is None:
+                return
             if speech.is_failed:
-                job.swept_failed = speech  # fetched by GET below for fail_code/fail_reason
+                own.swept_failed = speech  # fetched by GET for fail_code/fail_reason
+                own.held = True
             else:
-                await self._observe(group, job, speech)
-        return page
+                await self._observe(group, own, speech)
 
-    def _list_sender(self) -> Sender:
-        """The client's sender without retries, for list pages.
-
-        A failed page is not worth a retry's pause: this round's GETs stand in for it at once,
-        and a 429 is waited out by the account's next round.  It shares the client-wide limit
-        of requests in flight (created first, so that the copy holds the same one).
-        """
-        if self._sweep_sender is None:
-            sender = self._api._sender
-            _ = sender.limiter
-            clone = copy.copy(sender)
-            clone.retry = attrs.evolve(sender.retry, max_retries=0)
-            self._sweep_sender = clone
-        return self._sweep_sender
+        return observe
 
     # -- gets --------------------------------------------------------------------------------
 
@@ -544,27 +309,30 @@ class Batch:
         if job.audio_id not in group.pending:
             return
         try:
-            speech = await self._api._get(job.audio_id, self._limiter, self.deadline)
+            speech = await self._backend.fetch(
+                job.audio_id, limiter=self._limiter, deadline=self.deadline
+            )
         except SpeechError as exc:
-            if not _is_transient(exc):
+            if not is_transient(exc):
                 self._deliver(group, job, exc)
                 return
             logger.info("poll of %s failed, waiting on: %s", job.audio_id, exc)
             job.last_error = exc
             if isinstance(exc, APIError) and exc.retry_after is not None:
-                self._slow_down(group, exc.retry_after)
+                self._slow_down(group, self._retry.capped(exc.retry_after))
             return
         job.swept_failed = None
+        job.held = False
         await self._observe(group, job, speech)
 
     # -- results -----------------------------------------------------------------------------
 
     async def _observe(self, group: _Group, job: _Job, speech: Speech) -> None:
-        key = _status_key(speech)
+        key = status_key(speech)
         if key != job.key:
             job.key = key
             try:
-                await _notify(self._options.on_update, speech)
+                await notify(self._options.on_update, speech)
             except SpeechError as exc:
                 self._deliver(group, job, exc)
                 return
@@ -599,39 +367,6 @@ class Batch:
             self._halt()
 
 
-async def wait_many(
-    api: AsyncSpeechAPI, audio_ids: list[str], limit: int, options: _WaitOptions
-) -> list[Result]:
-    """``AsyncSpeechAPI.wait_many`` once its arguments are checked: one result per id, in order."""
-    batch = Batch(api, audio_ids, anyio.CapacityLimiter(limit), options)
-    await batch.run()
-    results = dict(batch.ready)
-    return [results[audio_id] for audio_id in audio_ids]
-
-
-async def wait_many_per_id(
-    api: AsyncSpeechAPI, audio_ids: list[str], limit: int, options: _WaitOptions
-) -> list[Result]:
-    """The per-id way: one ``_wait`` task per distinct id, each polling with GET only.
-
-    Kept as the yardstick the sweeps are measured against (tests and benchmarks).
-    """
-    deadline = options.deadline()
-    limiter = anyio.CapacityLimiter(limit)
-    results: dict[str, Result] = {}
-
-    async def wait_one(audio_id: str) -> None:
-        try:
-            results[audio_id] = await api._wait(audio_id, options, deadline, limiter)
-        except SpeechError as exc:
-            results[audio_id] = exc
-
-    async with anyio.create_task_group() as tg:
-        for audio_id in dict.fromkeys(audio_ids):
-            tg.start_soon(wait_one, audio_id, name=f"wait {audio_id}")
-    return [results[audio_id] for audio_id in audio_ids]
-
-
 class Completions(AsyncIterator[tuple[str, Result]]):
     """The async iterator ``AsyncSpeechAPI.as_completed`` returns.
 
@@ -639,8 +374,8 @@ class Completions(AsyncIterator[tuple[str, Result]]):
     out of the loop (or cancelling it) leaves nothing running.  ``aclose()`` ends it early.
     """
 
-    def __init__(self, api: AsyncSpeechAPI, batch: Batch) -> None:
-        self._api = api
+    def __init__(self, guard: Callable[[], AbstractContextManager[None]], batch: Batch) -> None:
+        self._guard = guard
         self._batch: Batch | None = batch
 
     def __aiter__(self) -> Completions:
@@ -654,8 +389,8 @@ class Completions(AsyncIterator[tuple[str, Result]]):
             if batch.done:
                 self._batch = None
                 raise StopAsyncIteration
-            self._api._check_open()
-            await batch.run(until_result=True)
+            with self._guard():
+                await batch.run(until_result=True)
         return batch.ready.popleft()
 
     async def aclose(self) -> None:

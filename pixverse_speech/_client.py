@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import builtins
-import inspect
 import logging
 import math
 import os
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Literal, TypeVar
 
 import anyio
+import attrs
 import httpx
 
 from . import _timing
@@ -21,33 +20,18 @@ from ._converter import structure
 from ._create import CREATE_PATH, CreateRequest, build_create_request, decode_created
 from ._download import DEFAULT_CHUNK_SIZE, Writable
 from ._download import download as _download_audio
-from ._exceptions import (
-    AccountError,
-    APIConnectionError,
-    APIError,
-    GenerationFailedError,
-    RateLimitError,
-    ResponseDecodeError,
-    ServerError,
-    SpeechError,
-    SpeechFailedError,
-    WaitTimeoutError,
-)
+from ._engine import WaitEngine
+from ._exceptions import GenerationFailedError, SpeechError
 from ._http import Secret, Sender
 from ._models import Speech, SpeechModels, SpeechPage, Voice, VoiceList
 from ._paging import SpeechIterator
 from ._paths import check_audio_id, check_audio_ids, speech_path
-from ._polling import PollSchedule
+from ._polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
 from ._retry import RetryPolicy
+from ._sweeps import LIST_PATH, PAGE_SIZE
 from ._version import __version__
-from ._webhook_waits import (
-    HubListener,
-    Nudges,
-    WaitNudge,
-    check_hub,
-    fallback_schedule,
-    reply_url_for,
-)
+from ._waiting import CLOSED_MESSAGE, OnUpdate, WaitOptions
+from ._webhook_waits import HubListener, check_hub, fallback_schedule, reply_url_for
 from .webhooks import WebhookHub
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncSpeechAPI", "OnUpdate"]
@@ -57,36 +41,12 @@ logger = logging.getLogger("pixverse_speech")
 DEFAULT_BASE_URL = "https://api.useapi.net/v2/"
 TOKEN_ENV_VAR = "USEAPI_TOKEN"
 
-#: Called with the first record a wait sees and with every record whose status changed.
-OnUpdate = Callable[[Speech], "Awaitable[object] | object"]
-
 _Self = TypeVar("_Self", bound="AsyncSpeechAPI")
 _T = TypeVar("_T")
 
 
-def _is_transient(exc: SpeechError) -> bool:
-    """Whether a failed poll says nothing about the job, so that the wait should go on."""
-    if isinstance(exc, AccountError):
-        return False
-    if isinstance(exc, (APIConnectionError, RateLimitError, ServerError, ResponseDecodeError)):
-        return True
-    return isinstance(exc, APIError) and exc.status_code == 408
-
-
 def _check_email(value: object) -> str | None:
     return None if value is None else check_text("email", value)
-
-
-def _check_timeout(value: object) -> float | None:
-    """A wait's ``timeout``: ``None`` (no deadline) or a positive number of seconds."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds or None, got {type(value).__name__}")
-    seconds = as_float("timeout", value)
-    if math.isnan(seconds) or seconds <= 0:
-        raise ValueError(f"timeout must be positive, got {shown(value)}")
-    return None if math.isinf(seconds) else seconds
 
 
 def _check_request_timeout(value: object) -> httpx.Timeout:
@@ -152,12 +112,40 @@ def _make_transport(transport: object, limits: httpx.Limits) -> httpx.AsyncBaseT
     return AiohttpTransport(limits=limits)
 
 
-async def _notify(on_update: OnUpdate | None, speech: Speech) -> None:
-    if on_update is None:
-        return
-    result = on_update(speech)
-    if inspect.isawaitable(result):
-        await result
+class _ClientBackend:
+    """What the wait engine may do with the client: fetch a record, read a page, decode."""
+
+    __slots__ = ("_api", "_no_retries")
+
+    def __init__(self, api: AsyncSpeechAPI) -> None:
+        self._api = api
+        # A failed page is not worth a retry's pause: the sweep's GETs stand in for it at once,
+        # and a 429 is waited out by the account's next sweep.
+        self._no_retries = attrs.evolve(api._sender.retry, max_retries=0)
+
+    @property
+    def is_closed(self) -> bool:
+        return self._api.is_closed
+
+    async def fetch(
+        self,
+        audio_id: str,
+        *,
+        limiter: anyio.CapacityLimiter | None = None,
+        deadline: float | None = None,
+    ) -> Speech:
+        return await self._api._get(audio_id, limiter, deadline)
+
+    async def read_page(
+        self, email: str, offset: int, *, limiter: anyio.CapacityLimiter | None = None
+    ) -> object:
+        params: dict[str, str | int] = {"email": email, "limit": PAGE_SIZE, "offset": offset}
+        return await self._api._sender.request(
+            "GET", LIST_PATH, params=params, limiter=limiter, retry=self._no_retries
+        )
+
+    def decode(self, record: object, audio_id: str) -> Speech:
+        return self._api._decode(record, Speech, audio_id)
 
 
 class AsyncSpeechAPI:
@@ -229,18 +217,19 @@ class AsyncSpeechAPI:
             retry=RetryPolicy(max_retries=retries),
             max_in_flight=pool,
         )
-        self._rng = random.Random()
         self._closed = False
-        self._nudges = Nudges()
+        self._engine = WaitEngine(_ClientBackend(self), retry=self._sender.retry)
         self._webhooks = hub
-        self._listener = HubListener(hub, self._nudges.nudge) if hub is not None else None
+        self._listener: HubListener | None = None
+        if hub is not None:
+            self._engine.default_schedule = fallback_schedule(hub)
+            self._listener = HubListener(hub, self._engine.nudge)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self: _Self) -> _Self:
         self._check_open()
-        if self._listener is not None:
-            self._listener.start()
+        self._listen()
         return self
 
     async def __aexit__(
@@ -258,6 +247,7 @@ class AsyncSpeechAPI:
         self._closed = True
         if self._listener is not None:
             self._listener.stop()
+        self._engine.close()  # every wait in progress ends with the same RuntimeError
         if self._owns_client:
             await self._sender.client.aclose()
 
@@ -265,6 +255,20 @@ class AsyncSpeechAPI:
     def is_closed(self) -> bool:
         """Whether :meth:`aclose` has been called."""
         return self._closed
+
+    def _listen(self) -> None:
+        """With ``webhooks=``, hear the hub's callbacks from now on (on this event loop)."""
+        if self._listener is not None:
+            self._listener.start()
+
+    @property
+    def wait_engine(self) -> WaitEngine:
+        """The engine every wait of this client goes through.
+
+        Internal: for the library's own modules (the webhooks hub nudges it and sets its
+        ``default_schedule``); not part of the user-facing API.  See ``_engine``'s docstring.
+        """
+        return self._engine
 
     @property
     def base_url(self) -> str:
@@ -286,7 +290,7 @@ class AsyncSpeechAPI:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this AsyncSpeechAPI is closed; create a new one")
+            raise RuntimeError(CLOSED_MESSAGE)
 
     # -- single requests ---------------------------------------------------------------------
 
@@ -372,8 +376,8 @@ class AsyncSpeechAPI:
         audio_id: str,
         *,
         timeout: float | None = 600.0,
-        poll_interval: float = 1.0,
-        max_poll_interval: float = 4.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
         on_update: OnUpdate | None = None,
         raise_on_failure: bool = True,
     ) -> Speech:
@@ -390,11 +394,12 @@ class AsyncSpeechAPI:
         unless ``raise_on_failure`` is false.
         """
         audio_id = check_audio_id(audio_id)
-        options = _WaitOptions.checked(
+        options = self._engine.options(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
-        return await self._wait(audio_id, options, options.deadline(), None)
+        self._listen()
+        return await self._engine.wait(audio_id, options, options.deadline())
 
     async def wait_many(
         self,
@@ -402,8 +407,8 @@ class AsyncSpeechAPI:
         *,
         concurrency: int = 8,
         timeout: float | None = 600.0,
-        poll_interval: float = 1.0,
-        max_poll_interval: float = 4.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
         on_update: OnUpdate | None = None,
         raise_on_failure: bool = False,
     ) -> builtins.list[Speech | SpeechError]:
@@ -425,13 +430,12 @@ class AsyncSpeechAPI:
         """
         ids = check_audio_ids(audio_ids)
         limit = check_int("concurrency", concurrency, minimum=1)
-        options = _WaitOptions.checked(
+        options = self._engine.options(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
-        from ._batch import wait_many  # imported here: _batch imports this module
-
-        return await wait_many(self, ids, limit, options)
+        self._listen()
+        return await self._engine.wait_many(ids, limit, options)
 
     def as_completed(
         self,
@@ -439,8 +443,8 @@ class AsyncSpeechAPI:
         *,
         concurrency: int = 8,
         timeout: float | None = 600.0,
-        poll_interval: float = 1.0,
-        max_poll_interval: float = 4.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
         on_update: OnUpdate | None = None,
         raise_on_failure: bool = False,
     ) -> AsyncIterator[tuple[str, Speech | SpeechError]]:
@@ -456,82 +460,12 @@ class AsyncSpeechAPI:
         """
         ids = check_audio_ids(audio_ids)
         limit = check_int("concurrency", concurrency, minimum=1)
-        options = _WaitOptions.checked(
+        options = self._engine.options(
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
-        from ._batch import Batch, Completions  # imported here: _batch imports this module
-
-        return Completions(self, Batch(self, ids, anyio.CapacityLimiter(limit), options))
-
-    async def _wait(
-        self,
-        audio_id: str,
-        options: _WaitOptions,
-        deadline: float | None,
-        limiter: anyio.CapacityLimiter | None,
-    ) -> Speech:
-        schedule = options.schedule
-        if self._listener is not None:
-            self._listener.start()  # without ``async with``: listen from the first wait
-        if self._webhooks is not None and options.default_schedule:
-            schedule = fallback_schedule(self._webhooks)
-        with self._nudges.watching(audio_id) as nudge:
-            return await self._poll_until_final(
-                audio_id, options, deadline, limiter, schedule, nudge
-            )
-
-    async def _poll_until_final(
-        self,
-        audio_id: str,
-        options: _WaitOptions,
-        deadline: float | None,
-        limiter: anyio.CapacityLimiter | None,
-        schedule: PollSchedule,
-        nudge: WaitNudge,
-    ) -> Speech:
-        timing = _timing.current()
-        pauses = schedule.pauses(self._rng)
-        last: Speech | None = None
-        last_key: object = None
-        last_error: SpeechError | None = None
-        while True:
-            self._check_open()  # aclose() during a wait ends it with a clear error
-            remaining = math.inf if deadline is None else deadline - timing.now()
-            speech: Speech | None = None
-            extra_pause = 0.0
-            if remaining > 0:
-                nudge.polling()
-                # The deadline also cuts short a request (and its retries) in flight.
-                with anyio.move_on_after(remaining):
-                    try:
-                        speech = await self._get(audio_id, limiter, deadline)
-                    except SpeechError as exc:
-                        if not _is_transient(exc):
-                            raise
-                        logger.info("poll of %s failed, waiting on: %s", audio_id, exc)
-                        last_error = exc
-                        if isinstance(exc, APIError) and exc.retry_after is not None:
-                            # The server said when to come back; the wait's deadline (never
-                            # passed: see the sleep below) bounds it.
-                            extra_pause = exc.retry_after
-            if speech is not None:
-                key = (speech.audio_status, speech.audio_status_name, speech.audio_status_final)
-                if key != last_key:
-                    last_key = key
-                    await _notify(options.on_update, speech)
-                last = speech
-                if speech.is_final:
-                    if speech.is_failed and options.raise_on_failure:
-                        raise SpeechFailedError(speech)
-                    return speech
-            remaining = math.inf if deadline is None else deadline - timing.now()
-            if remaining <= 0:
-                assert options.timeout is not None  # a deadline comes from a timeout
-                raise WaitTimeoutError(
-                    audio_id, timeout=options.timeout, last=last, last_error=last_error
-                ) from last_error
-            await nudge.sleep(min(max(next(pauses), extra_pause), remaining))
+        self._listen()
+        return self._engine.as_completed(ids, limit, options)
 
     # -- creating jobs -----------------------------------------------------------------------
 
@@ -628,8 +562,8 @@ class AsyncSpeechAPI:
         max_jobs: int | None = None,
         resubmit: int = 2,
         timeout: float | None = 600.0,
-        poll_interval: float = 1.0,
-        max_poll_interval: float = 4.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
         on_update: OnUpdate | None = None,
     ) -> Speech:
         """Create a job, wait until it is final and return it; submit it again when it FAILED.
@@ -667,8 +601,9 @@ class AsyncSpeechAPI:
             max_jobs=max_jobs,
         )
         tries = 1 + check_int("resubmit", resubmit, minimum=0)
-        options = _WaitOptions.checked(timeout, poll_interval, max_poll_interval, on_update, False)
+        options = self._engine.options(timeout, poll_interval, max_poll_interval, on_update, False)
         self._check_open()
+        self._listen()
         created: builtins.list[str] = []
         try:
             return await self._generate(request, tries, options, created)
@@ -689,7 +624,7 @@ class AsyncSpeechAPI:
         self,
         request: CreateRequest,
         tries: int,
-        options: _WaitOptions,
+        options: WaitOptions,
         created: builtins.list[str],
     ) -> Speech:
         """The tries of :meth:`generate`; ``created`` receives each job's id as it is created."""
@@ -699,7 +634,7 @@ class AsyncSpeechAPI:
             audio_id = (await self._create(request)).audio_id
             assert audio_id is not None  # decode_created guarantees it
             created.append(audio_id)
-            final = await self._wait(audio_id, options, deadline, None)
+            final = await self._engine.wait(audio_id, options, deadline)
             if not final.is_failed:
                 return final
             failed.append(final)
@@ -774,51 +709,3 @@ class AsyncSpeechAPI:
         return await _download_audio(
             self._sender, speech_or_url, destination, chunk_size=chunk_size
         )
-
-
-_DEFAULT_SCHEDULE = PollSchedule.checked(1.0, 4.0)
-
-
-class _WaitOptions:
-    """A wait's options, checked once before any request."""
-
-    __slots__ = ("default_schedule", "on_update", "raise_on_failure", "schedule", "timeout")
-
-    def __init__(
-        self,
-        timeout: float | None,
-        schedule: PollSchedule,
-        on_update: OnUpdate | None,
-        raise_on_failure: bool,
-    ) -> None:
-        self.timeout = timeout
-        self.schedule = schedule
-        self.on_update = on_update
-        self.raise_on_failure = raise_on_failure
-        # A webhook client swaps the default schedule for its hub's fallback one.
-        self.default_schedule = schedule == _DEFAULT_SCHEDULE
-
-    @classmethod
-    def checked(
-        cls,
-        timeout: object,
-        poll_interval: object,
-        max_poll_interval: object,
-        on_update: object,
-        raise_on_failure: object,
-    ) -> _WaitOptions:
-        if on_update is not None and not callable(on_update):
-            raise TypeError(f"on_update must be callable, got {type(on_update).__name__}")
-        if not isinstance(raise_on_failure, bool):
-            raise TypeError(
-                f"raise_on_failure must be a bool, got {type(raise_on_failure).__name__}"
-            )
-        return cls(
-            _check_timeout(timeout),
-            PollSchedule.checked(poll_interval, max_poll_interval),
-            on_update,
-            raise_on_failure,
-        )
-
-    def deadline(self) -> float | None:
-        return None if self.timeout is None else _timing.current().now() + self.timeout

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import httpx
@@ -26,19 +26,21 @@ from ._exceptions import (
     SpeechError,
     error_for_status,
 )
-from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from ._retry import (
+    NETWORK_TROUBLE,
+    NEVER_SENT,
+    RetryPolicy,
+    RetryScope,
+    is_retryable,
+    parse_retry_after,
+)
 
 __all__ = ["Secret", "Sender"]
 
 logger = logging.getLogger("pixverse_speech")
 
-#: ``"any"``: the request is safe to repeat (GET).  ``"unsent"``: repeat it only when the server
-#: surely never saw it (the connection was never made, or a 429 refused it); the error it ends in
-#: says in ``job_may_exist`` whether the request may have taken effect.
-RetryScope = Literal["any", "unsent"]
-
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_NEVER_SENT = NEVER_SENT
+_TRANSIENT = NETWORK_TROUBLE
 
 
 def _may_have_taken_effect(exc: SpeechError) -> bool:
@@ -143,13 +145,19 @@ class Sender:
         retry_scope: RetryScope = "any",
         limiter: anyio.CapacityLimiter | None = None,
         deadline: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Any:
         """Send one request, retrying as the policy allows; return its decoded JSON body.
 
         ``deadline`` (on the active timing's clock) is the caller's: no retry starts after it,
-        so the error is raised instead of a pause that would outlast it.
+        so the error is raised instead of a pause that would outlast it.  ``retry`` replaces
+        the sender's policy for this call (list pages of a sweep are sent with no retries).
+        ``retry_scope="unsent"`` marks a request that must not be repeated once the server may
+        have seen it; the error it ends in says in ``job_may_exist`` whether it may have taken
+        effect.
         """
         url = self.base_url + path
+        policy = self.retry if retry is None else retry
         attempt = 0
         while True:
             try:
@@ -157,7 +165,7 @@ class Sender:
                     method, url, params, data, json_body, files, audio_id, limiter
                 )
             except SpeechError as exc:
-                pause = self._pause_after(exc, attempt, retry_scope)
+                pause = self._pause_after(exc, attempt, retry_scope, policy)
                 if (
                     pause is not None
                     and deadline is not None
@@ -175,28 +183,18 @@ class Sender:
                     path,
                     exc,
                     attempt,
-                    self.retry.max_retries,
+                    policy.max_retries,
                     pause,
                 )
                 await _timing.current().sleep(pause)
 
-    def _pause_after(self, exc: SpeechError, attempt: int, scope: RetryScope) -> float | None:
-        retry_after: float | None = None
-        if isinstance(exc, APIError):
-            if exc.status_code not in RETRY_STATUSES:
-                return None
-            if scope == "unsent" and exc.status_code != 429:
-                return None
-            retry_after = exc.retry_after
-        elif isinstance(exc, APIConnectionError):
-            # Only network trouble is worth another try: an unsupported protocol, a proxy
-            # refusal or a redirect loop will fail the same way again.
-            cause = exc.__cause__
-            if not isinstance(cause, _NEVER_SENT if scope == "unsent" else _TRANSIENT):
-                return None
-        else:
+    def _pause_after(
+        self, exc: SpeechError, attempt: int, scope: RetryScope, policy: RetryPolicy
+    ) -> float | None:
+        if not is_retryable(exc, scope):
             return None
-        return self.retry.pause(attempt, retry_after, self.rng)
+        retry_after = exc.retry_after if isinstance(exc, APIError) else None
+        return policy.pause(attempt, retry_after, self.rng)
 
     async def _attempt(
         self,

@@ -15,7 +15,23 @@ import attrs
 
 from ._checks import as_float, shown
 
-__all__ = ["PollSchedule"]
+__all__ = ["DEFAULT_MAX_POLL_INTERVAL", "DEFAULT_POLL_INTERVAL", "PollSchedule"]
+
+
+class _Unset(float):
+    """A default that reads as its number but says "not given" (``is`` the constant).
+
+    The wait methods show ``poll_interval=1.0`` in their signature; a client whose engine holds
+    another default schedule (webhooks poll every 30 s) applies it only when the caller passed
+    nothing.  ``None`` stays a bad value (the bad-input table refuses it).
+    """
+
+    __slots__ = ()
+
+
+#: The signature defaults of ``poll_interval``/``max_poll_interval``: "the client's schedule".
+DEFAULT_POLL_INTERVAL: float = _Unset(1.0)
+DEFAULT_MAX_POLL_INTERVAL: float = _Unset(4.0)
 
 
 def _positive(name: str, value: object) -> float:
@@ -48,6 +64,17 @@ class PollSchedule:
                 f"max_poll_interval ({maximum:g}) must not be less than poll_interval ({initial:g})"
             )
         return cls(initial=initial, maximum=maximum)
+
+    def with_overrides(self, poll_interval: object, max_poll_interval: object) -> PollSchedule:
+        """This schedule with what the caller passed; a ``DEFAULT_*`` argument keeps ours."""
+        keep_initial = poll_interval is DEFAULT_POLL_INTERVAL
+        keep_maximum = max_poll_interval is DEFAULT_MAX_POLL_INTERVAL
+        if keep_initial and keep_maximum:
+            return self
+        initial = self.initial if keep_initial else poll_interval
+        maximum = self.maximum if keep_maximum else max_poll_interval
+        checked = self.checked(initial, maximum)
+        return attrs.evolve(self, initial=checked.initial, maximum=checked.maximum)
 
     def pauses(self, rng: random.Random) -> Iterator[float]:
         """The pauses to take between successive polls, forever."""

@@ -1,23 +1,18 @@
-"""What a client made with ``webhooks=hub`` does differently: reply URLs, schedule, nudges.
+"""What a client made with ``webhooks=hub`` does differently: reply URLs, schedule, listening.
 
-INTERIM: written against the per-id wait loop of ``_client.py`` while the wait engine (issue 9)
-was not there yet.  :class:`Nudges` wakes a wait's sleep so that its next poll happens at once;
-the engine's own ``nudge`` replaces it, and the rest of this module (reply URLs, the fallback
-schedule, the listener's life) stays.
+The waiting itself is the wait engine's (``_engine``): the hub's listener calls
+``WaitEngine.nudge``, and the engine's ``default_schedule`` becomes the hub's fallback one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-import anyio
-
-from . import _timing
 from ._polling import PollSchedule
 from .webhooks import WebhookHub
+from .webhooks._listeners import in_event_loop
 
-__all__ = ["Nudges", "WaitNudge", "check_hub", "fallback_schedule", "reply_url_for"]
+__all__ = ["HubListener", "check_hub", "fallback_schedule", "reply_url_for"]
 
 
 def check_hub(webhooks: object) -> WebhookHub | None:
@@ -42,69 +37,6 @@ def fallback_schedule(hub: WebhookHub) -> PollSchedule:
     return PollSchedule(initial=interval, maximum=interval, multiplier=1.0)
 
 
-class WaitNudge:
-    """One wait's side of a nudge: its sleep between polls ends early when nudged."""
-
-    __slots__ = ("_again", "_scope")
-
-    def __init__(self) -> None:
-        self._scope: anyio.CancelScope | None = None
-        self._again = False
-
-    def polling(self) -> None:
-        """A poll starts: it answers every nudge so far."""
-        self._again = False
-
-    async def sleep(self, seconds: float) -> None:
-        """The pause before the next poll; none when a nudge came during the last poll."""
-        if self._again:
-            # The callback came while a poll was in flight, which may have read the job just
-            # before it ended: confirm once more, now.
-            self._again = False
-            return
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            try:
-                await _timing.current().sleep(seconds)
-            finally:
-                self._scope = None
-
-    def nudge(self) -> None:
-        if self._scope is not None:
-            self._scope.cancel()
-        else:
-            self._again = True
-
-
-class Nudges:
-    """A client's waits by id; :meth:`nudge` makes each of the id's waits poll now.
-
-    At most one poll per wait is in flight: a nudge during one only asks for another after it,
-    so a burst of duplicate callbacks costs one confirming GET (two when the first was already in
-    flight and found the job unfinished).  Called on the client's event loop thread.
-    """
-
-    def __init__(self) -> None:
-        self._waits: dict[str, set[WaitNudge]] = {}
-
-    def nudge(self, audio_id: str) -> None:
-        for wait in list(self._waits.get(audio_id, ())):
-            wait.nudge()
-
-    @contextmanager
-    def watching(self, audio_id: str) -> Iterator[WaitNudge]:
-        wait = WaitNudge()
-        self._waits.setdefault(audio_id, set()).add(wait)
-        try:
-            yield wait
-        finally:
-            waits = self._waits.get(audio_id)
-            if waits is not None:
-                waits.discard(wait)
-                if not waits:
-                    del self._waits[audio_id]
-
-
 class HubListener:
     """A client's registration with its hub: made on the event loop, undone by ``aclose()``."""
 
@@ -116,8 +48,12 @@ class HubListener:
         self._remove: Callable[[], None] | None = None
 
     def start(self) -> None:
-        """Listen, once; call it on the client's event loop (the hub calls back on it)."""
-        if self._remove is None:
+        """Listen, once, from inside the client's event loop (the hub calls back on that loop).
+
+        Outside any event loop it does nothing: the hub would call the engine from a foreign
+        thread.  The client calls it again at each wait.
+        """
+        if self._remove is None and in_event_loop():
             self._remove = self._hub.add_listener(self._nudge)
 
     def stop(self) -> None:

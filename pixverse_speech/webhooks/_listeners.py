@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["Listener", "ListenerRegistry"]
+__all__ = ["Listener", "ListenerRegistry", "in_event_loop"]
 
 logger = logging.getLogger("pixverse_speech.webhooks")
 
@@ -42,6 +42,11 @@ def _current_loop_scheduler() -> _Schedule | None:
         schedule: _Schedule = token.run_sync_soon
         return schedule
     return None
+
+
+def in_event_loop() -> bool:
+    """Whether an asyncio or trio event loop runs on this thread."""
+    return _current_loop_scheduler() is not None
 
 
 class _Entry:

@@ -13,9 +13,8 @@ import trio
 import trio.testing
 
 from pixverse_speech import AsyncSpeechAPI, Speech
-from pixverse_speech._batch import wait_many_per_id
-from pixverse_speech._client import _WaitOptions
 from pixverse_speech._polling import PollSchedule
+from pixverse_speech._waiting import WaitOptions
 from pixverse_speech.testing import FakeSpeechAPI, Fault, RecordedRequest
 
 #: What matches the list endpoint only (a GET of one job has the id after the slash).
@@ -51,9 +50,9 @@ def options(
     jitter: float = 0.1,
     on_update: Callable[[Speech], object] | None = None,
     raise_on_failure: bool = False,
-) -> _WaitOptions:
+) -> WaitOptions:
     """Wait options with the default schedule (1 s growing to 4 s), its jitter adjustable."""
-    return _WaitOptions(
+    return WaitOptions(
         timeout, PollSchedule(initial=1.0, maximum=4.0, jitter=jitter), on_update, raise_on_failure
     )
 
@@ -141,9 +140,9 @@ def per_id_baseline(spread: Spread, *, jitter: float, concurrency: int = 8) -> B
         finish = spread.add(fake)
         detections = Detections(fake)
         async with client(fake) as api:
-            api._rng.seed(3)
-            results = await wait_many_per_id(
-                api, list(finish), concurrency, options(jitter=jitter, on_update=detections)
+            api.wait_engine.rng.seed(3)
+            results = await api.wait_engine.wait_each(
+                list(finish), concurrency, options(jitter=jitter, on_update=detections)
             )
         assert all(isinstance(r, Speech) and r.is_final for r in results)
         out.append(Baseline(len(fake.requests), detections.at, finish))

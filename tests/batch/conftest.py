@@ -37,7 +37,7 @@ def fake() -> FakeSpeechAPI:
 async def api(fake: FakeSpeechAPI) -> AsyncIterator[AsyncSpeechAPI]:
     """A client of ``fake`` (in-process), its random numbers seeded."""
     async with client(fake) as api:
-        api._rng.seed(3)
+        api.wait_engine.rng.seed(3)
         yield api
 
 

@@ -8,7 +8,6 @@ import anyio
 import pytest
 
 from pixverse_speech import Speech, _timing
-from pixverse_speech._batch import wait_many
 from pixverse_speech.testing import FakeClock, FakeSpeechAPI
 
 from ._support import Baseline, Detections, Spread, client, gets, lists, options
@@ -26,10 +25,10 @@ async def _sweep(
     fake.reset_stats()
     detections = Detections(fake)
     async with client(fake) as api:
-        api._rng.seed(3)
+        api.wait_engine.rng.seed(3)
         with fake.virtual_time():
-            results = await wait_many(
-                api, list(finish), 8, options(jitter=jitter, on_update=detections)
+            results = await api.wait_engine.wait_many(
+                list(finish), 8, options(jitter=jitter, on_update=detections)
             )
     speeches = [r for r in results if isinstance(r, Speech)]
     assert len(speeches) == len(finish)  # no job lost, no error
@@ -94,7 +93,7 @@ async def test_jobs_pushed_down_by_new_jobs_are_still_swept(fake: FakeSpeechAPI)
             fake.add_job(queued_for=0.0, generating_for=0.0)
 
     async with client(fake) as api, anyio.create_task_group() as tg:
-        api._rng.seed(3)
+        api.wait_engine.rng.seed(3)
         with fake.virtual_time():
             tg.start_soon(others)
             results = await api.wait_many(finish)

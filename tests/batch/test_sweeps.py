@@ -19,7 +19,7 @@ from pixverse_speech import (
     SpeechFailedError,
     WaitTimeoutError,
 )
-from pixverse_speech._batch import account_of
+from pixverse_speech._sweeps import account_of
 from pixverse_speech.testing import FakeClock, FakeSpeechAPI, Fault
 
 from ._support import LIST, LIST_PATH, Detections, client, gets, lists

@@ -256,10 +256,11 @@ async def test_transient_failures_never_end_the_wait(
     assert all(pause <= 4.0 for i, pause in enumerate(clock.sleeps) if i != 2)
 
 
-async def test_429_retry_after_above_cap_is_waited_out(
+async def test_429_retry_after_above_cap_pauses_60s_then_polls(
     api: AsyncSpeechAPI, router: respx.MockRouter, clock
 ) -> None:
-    """A 429 asking for more than the retry cap ends the request, but the wait pauses that long."""
+    """A Retry-After above the 60 s cap pauses a wait 60 s, then it polls again (issue 9: one cap
+    everywhere; before, a wait slept the whole Retry-After, ~31 years for 1e9)."""
     router.get(PATH).mock(
         side_effect=[
             httpx.Response(429, json={"error": "busy"}, headers={"Retry-After": "90"}),
@@ -267,7 +268,34 @@ async def test_429_retry_after_above_cap_is_waited_out(
         ]
     )
     assert (await api.wait_until_final(ID, timeout=600)).is_completed
-    assert clock.sleeps == [90.0]
+    assert clock.sleeps == [60.0]
+
+
+async def test_huge_retry_after_with_no_deadline_still_ends(
+    api: AsyncSpeechAPI, router: respx.MockRouter, clock
+) -> None:
+    """A Retry-After of 1e9 s inside a wait with timeout=None costs 60 s, not 31 years."""
+    router.get(PATH).mock(
+        side_effect=[
+            httpx.Response(503, json={"error": "later"}, headers={"Retry-After": "1000000000"}),
+            _speech(1),
+        ]
+    )
+    assert (await api.wait_until_final(ID, timeout=None)).is_completed
+    assert clock.elapsed == 60.0
+
+
+async def test_501_ends_get_and_wait_alike(
+    api: AsyncSpeechAPI, router: respx.MockRouter, clock
+) -> None:
+    """One policy: a 501 fails get() at once, and it ends a wait at once too (it kept polling)."""
+    route = router.get(PATH).mock(return_value=httpx.Response(501, json={"error": "nope"}))
+    with pytest.raises(ServerError):
+        await api.get(ID)
+    with pytest.raises(ServerError):
+        await api.wait_until_final(ID, timeout=600)
+    assert route.call_count == 2
+    assert clock.sleeps == []
 
 
 @pytest.mark.parametrize(

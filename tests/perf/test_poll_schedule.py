@@ -95,7 +95,7 @@ async def test_waits_through_the_client_match_the_simulation() -> None:
                     audio_id = fake.add_job(queued_for=0.0, generating_for=final_at)
                     started = clock.now()
                     fake.reset_stats()
-                    api._rng = random.Random(seed)  # the simulation's seed
+                    api.wait_engine.rng = random.Random(seed)  # the simulation's seed
                     await api.wait_until_final(audio_id)
                     polls, delay = simulate(PollSchedule(), final_at, seed)
                     assert len(fake.requests) == polls
