@@ -8,7 +8,8 @@ Serves ``FakeSpeechAPI(clock=RealClock(speed=...))`` on 127.0.0.1 and prints one
 - ``{"add": N, "reply_url": URL, "span": 60, "lead": 20}``: N jobs QUEUED for ``lead`` clock
   seconds, then ending at random within ``span`` more, each calling back ``reply_url``; answers
   ``{"ids": [...], "durations": [...]}`` (durations include the lead).
-- ``{"stats": true}``: ``{"gets": {audio_id: n}, "posts": n, "callbacks": n}``.
+- ``{"stats": true}``: ``{"gets": {audio_id: n}, "lists": n, "posts": n, "callbacks": n}``
+  (``lists``: list pages read).
 
 It ends when stdin closes.  Its own process keeps its server and callback thread from competing
 for the benchmark's GIL.
@@ -49,11 +50,19 @@ def main() -> int:
             else:
                 gets: dict[str, int] = {}
                 for request in fake.requests:
-                    if request.method == "GET" and "/speech/" in request.path:
+                    if request.method == "GET" and not request.path.endswith("/speech/"):
                         audio_id = request.path.rsplit("/speech/", 1)[1]
                         gets[audio_id] = gets.get(audio_id, 0) + 1
                 posts = sum(1 for r in fake.requests if r.method == "POST")
-                answer = {"gets": gets, "posts": posts, "callbacks": len(fake.callbacks)}
+                lists = sum(
+                    1 for r in fake.requests if r.method == "GET" and r.path.endswith("/speech/")
+                )
+                answer = {
+                    "gets": gets,
+                    "lists": lists,
+                    "posts": posts,
+                    "callbacks": len(fake.callbacks),
+                }
             print(json.dumps(answer), flush=True)
     return 0
 

@@ -18,8 +18,9 @@ use the hub's fallback schedule (first poll at once, then every 30 s of clock ti
 Latency is callback-to-return: from the moment the receiving hub's listener hears the callback
 (``time.monotonic``, one clock for all processes) to the moment ``wait_until_final`` returns.
 Waits that a poll ended before the callback came are counted apart.  Requests per job are the
-GETs the fake received for it (the immediate first poll, the fallback polls that fell due, and
-the confirming GET); a job created through the client costs one POST more.
+GETs the fake received for it (the confirming GET, and polls the engine made by GET) plus the
+list pages read (the engine watches concurrent waits of one account through them), divided by the
+jobs; a job created through the client costs one POST more.
 """
 
 from __future__ import annotations
@@ -168,9 +169,11 @@ def report(
     )
     print(f"- waits a poll ended before the callback: {by_poll}")
     print(
-        f"- GETs per job: mean {statistics.mean(gets):.2f}, max {max(gets)}; the schedule's "
-        f"polls due + 1 confirming GET: mean {low:.2f}-{high:.2f} (a job created through the "
-        f"client costs one POST more)"
+        f"- requests per job: {(sum(gets) + stats['lists']) / len(ids):.2f} "
+        f"(GETs of the job: mean {statistics.mean(gets):.2f}, max {max(gets)}; list pages: "
+        f"{stats['lists']} in all, {stats['lists'] / len(ids):.2f} a job); one poll per 30 s "
+        f"per wait, uncoalesced, + 1 confirming GET would be {low:.2f}-{high:.2f}; a job "
+        f"created through the client costs one POST more"
     )
 
 
