@@ -1,4 +1,7 @@
-"""Fixtures of the webhook tests: both backends, a real redis-server, a hub served by uvicorn."""
+"""Fixtures of the webhook tests: a real redis-server, a hub served by uvicorn.
+
+Both backends come from the root ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,6 @@ import pytest
 from pixverse_speech.webhooks import WebhookHub
 
 from ._support import RedisServer, bind_loopback, redis_binary, serve_asgi
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every async test runs under asyncio and under trio."""
-    return str(request.param)
 
 
 @pytest.fixture
