@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from pixverse_speech import (
     APIConnectionError,
@@ -136,7 +137,7 @@ def create_app(
     if hub is not None:
         # A route, not a mount: it answers the URL's exact path without a redirect.
         path = urlsplit(hub.url).path.rstrip("/") or "/"
-        app.add_route(path, hub.app, methods=["POST"], include_in_schema=False)
+        app.router.routes.append(Route(path, hub.app, methods=["POST"], include_in_schema=False))
 
     @app.exception_handler(SpeechError)
     async def speech_error(request: Request, exc: SpeechError) -> JSONResponse:
