@@ -29,6 +29,7 @@ SCRIPTS: list[tuple[str, list[str], list[str], float]] = [
     ("transport.py", [], ["--quick"], 900),
     ("in_flight.py", [], ["--repeats", "1"], 600),
     ("batch_requests.py", [], [], 600),
+    ("webhooks.py", [], ["--jobs", "50"], 300),
 ]
 
 

@@ -44,6 +44,8 @@ from ._retry import RetryPolicy
 from ._sweeps import LIST_PATH, PAGE_SIZE
 from ._version import __version__
 from ._waiting import CLOSED_MESSAGE, OnUpdate, WaitOptions, check_timeout
+from ._webhook_waits import HubListener, check_hub, fallback_schedule, reply_url_for
+from .webhooks import WebhookHub
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncSpeechAPI", "OnUpdate"]
 
@@ -185,6 +187,10 @@ class AsyncSpeechAPI:
         for ``Authorization``, which this client sets on each API request itself.
     :param default_headers: headers sent with every API request (never to the media host of a
         download); they override the library's ``User-Agent`` when they name it.
+    :param webhooks: a :class:`~pixverse_speech.webhooks.WebhookHub`: jobs this client creates
+        get the hub's reply URL, a callback makes a wait on its job confirm it at once with one
+        GET, and waits poll only as a safety net (first at once, then every
+        ``fallback_poll_interval`` unless given ``poll_interval``/``max_poll_interval``).
     """
 
     def __init__(
@@ -200,7 +206,9 @@ class AsyncSpeechAPI:
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
+        webhooks: WebhookHub | None = None,
     ) -> None:
+        hub = check_hub(webhooks)
         self._token = _read_token(token)
         self._email = _check_email(email)
         self._base_url = resolve_base_url(base_url, DEFAULT_BASE_URL, _check_base_url)
@@ -247,11 +255,17 @@ class AsyncSpeechAPI:
         self._root: AsyncSpeechAPI | None = None
         # Shared by the views of with_options: one coalescing domain per connection pool.
         self._engine = WaitEngine(_ClientBackend(self), retry=self._sender.retry)
+        self._webhooks = hub
+        self._listener: HubListener | None = None
+        if hub is not None:
+            self._engine.default_schedule = fallback_schedule(hub)
+            self._listener = HubListener(hub, self._engine.nudge)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self: _Self) -> _Self:
         self._check_open()
+        self._listen()
         return self
 
     async def __aexit__(
@@ -268,7 +282,10 @@ class AsyncSpeechAPI:
             return
         self._closed = True
         if self._root is None:
-            # The engine is shared with the with_options views: only its owner closes it.
+            # The engine and the hub's listener are shared with the with_options views: only
+            # their owner stops them.
+            if self._listener is not None:
+                self._listener.stop()
             self._engine.close()  # every wait in progress ends with the same RuntimeError
         if self._owns_client:
             await self._sender.client.aclose()
@@ -297,6 +314,11 @@ class AsyncSpeechAPI:
         wait of the pool; their polls are sent with this client's settings.
         """
         return client_view(self, timeout=timeout, max_retries=max_retries, headers=headers)
+
+    def _listen(self) -> None:
+        """With ``webhooks=``, hear the hub's callbacks from now on (on this event loop)."""
+        if self._listener is not None:
+            self._listener.start()
 
     @property
     def wait_engine(self) -> WaitEngine:
@@ -441,6 +463,7 @@ class AsyncSpeechAPI:
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
+        self._listen()
         return await self._engine.wait(audio_id, options, options.deadline())
 
     async def wait_many(
@@ -476,6 +499,7 @@ class AsyncSpeechAPI:
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
+        self._listen()
         return await self._engine.wait_many(ids, limit, options)
 
     def as_completed(
@@ -505,6 +529,7 @@ class AsyncSpeechAPI:
             timeout, poll_interval, max_poll_interval, on_update, raise_on_failure
         )
         self._check_open()
+        self._listen()
         return self._engine.as_completed(ids, limit, options)
 
     # -- creating jobs -----------------------------------------------------------------------
@@ -568,7 +593,7 @@ class AsyncSpeechAPI:
             similarity_boost=similarity_boost,
             style=style,
             use_speaker_boost=use_speaker_boost,
-            reply_url=reply_url,
+            reply_url=reply_url_for(self._webhooks, reply_url, reply_ref),
             reply_ref=reply_ref,
             max_jobs=max_jobs,
         )
@@ -636,13 +661,14 @@ class AsyncSpeechAPI:
             similarity_boost=similarity_boost,
             style=style,
             use_speaker_boost=use_speaker_boost,
-            reply_url=reply_url,
+            reply_url=reply_url_for(self._webhooks, reply_url, reply_ref),
             reply_ref=reply_ref,
             max_jobs=max_jobs,
         )
         tries = 1 + check_int("resubmit", resubmit, minimum=0)
         options = self._engine.options(timeout, poll_interval, max_poll_interval, on_update, False)
         self._check_open()
+        self._listen()
         created: builtins.list[str] = []
         try:
             return await self._generate(request, tries, options, created)

@@ -30,6 +30,7 @@ from ._client import AsyncSpeechAPI, OnUpdate
 from ._download import DEFAULT_CHUNK_SIZE, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_MAX_BYTES, Writable
 from ._exceptions import SpeechError
 from ._models import Speech, SpeechModels, SpeechPage, Voice
+from .webhooks import WebhookHub
 
 __all__ = ["BlockingIterator", "SpeechAPI"]
 
@@ -172,6 +173,7 @@ class SpeechAPI:
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
+        webhooks: WebhookHub | None = None,
     ) -> None:
         loop = _LoopThread()
         try:
@@ -189,6 +191,7 @@ class SpeechAPI:
                     http_client=http_client,
                     max_response_bytes=max_response_bytes,
                     default_headers=default_headers,
+                    webhooks=webhooks,
                 )
             )
         except BaseException:

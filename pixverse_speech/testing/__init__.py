@@ -36,6 +36,7 @@ See ``docs/fake-api.md`` for the endpoints, fault kinds and how the fake compare
 from __future__ import annotations
 
 from ._asgi import ConnectionDropped, FakeASGIApp
+from ._callbacks import SentCallback
 from ._catalog import DEFAULT_MODEL, DEFAULT_VOICE_ID
 from ._clock import EPOCH, Clock, FakeClock, RealClock
 from ._fake import DEFAULT_MEDIA_ORIGIN, FakeSpeechAPI
@@ -62,6 +63,7 @@ __all__ = [
     "MalformedFault",
     "RealClock",
     "RecordedRequest",
+    "SentCallback",
     "StatusFault",
     "fast_waits",
     "reset_timing",

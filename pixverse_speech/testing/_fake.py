@@ -11,6 +11,7 @@ import httpx
 
 from .._models import AudioStatus
 from ._asgi import FakeASGIApp
+from ._callbacks import CallbackSender, SentCallback
 from ._catalog import DEFAULT_MODEL, DEFAULT_VOICE_ID, MODELS
 from ._clock import Clock, FakeClock, RealClock
 from ._faults import Fault, FaultHandle, FaultSet
@@ -54,6 +55,11 @@ class FakeSpeechAPI(Generic[ClockT]):
     are how long new jobs stay QUEUED and GENERATING.  ``seed`` drives probability faults.
     ``check_voices=False`` accepts any ``voice_id``.  ``retry_after`` adds a ``Retry-After``
     header to the fake's own 429s.  ``media_url`` fixes the origin of completed jobs' ``url``.
+
+    A job made with a ``replyUrl`` is POSTed (its record, as GET ``speech/{audio_id}`` returns it)
+    to that URL when it ends, as the API does: see :meth:`configure_callbacks`.  Only loopback
+    URLs are called, unless ``callback_transport`` (an ``httpx.AsyncBaseTransport``, such as
+    ``httpx.ASGITransport(hub.app)``) carries the callbacks instead.
     """
 
     def __init__(
@@ -71,6 +77,7 @@ class FakeSpeechAPI(Generic[ClockT]):
         retry_after: float | None = None,
         media_url: str | None = None,
         first_number: int = 11223344,
+        callback_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if isinstance(accounts, str):
             accounts = (accounts,)
@@ -104,6 +111,17 @@ class FakeSpeechAPI(Generic[ClockT]):
             retry_after=retry_after,
         )
         self._faults = FaultSet(seed)
+        if callback_transport is not None and not isinstance(
+            callback_transport, httpx.AsyncBaseTransport
+        ):
+            raise TypeError(
+                "callback_transport must be an httpx.AsyncBaseTransport, got "
+                f"{type(callback_transport).__name__}"
+            )
+        self._callbacks = CallbackSender(
+            state=self._state, clock=self.clock, transport=callback_transport, seed=seed
+        )
+        self._state.on_new_job = self._callbacks.schedule
         self._handler = Handler(
             state=self._state,
             faults=self._faults,
@@ -165,10 +183,12 @@ class FakeSpeechAPI(Generic[ClockT]):
         outcome: Literal["completed", "failed"] = "completed",
         fail_code: str | None = None,
         fail_reason: str | None = None,
+        reply_url: str | None = None,
     ) -> str:
         """Make a job directly (no validation, no job limit) created now; returns its audio_id.
 
         ``queued_for``/``generating_for`` default to the fake's; ``outcome`` is where it ends.
+        ``reply_url``: where to POST the job's record when it ends.
         """
         if email is None:
             email = self.accounts[0]
@@ -181,6 +201,10 @@ class FakeSpeechAPI(Generic[ClockT]):
         for value in (queued_for, generating_for):
             if value is not None and not value >= 0:
                 raise ValueError("queued_for and generating_for must be >= 0")
+        if reply_url is not None and not (
+            isinstance(reply_url, str) and reply_url.startswith(("http://", "https://"))
+        ):
+            raise ValueError(f"reply_url must be an absolute http(s) URL, got {reply_url!r}")
         job = self._state.new_job(
             email=email,
             prompt=prompt,
@@ -192,6 +216,7 @@ class FakeSpeechAPI(Generic[ClockT]):
             outcome=AudioStatus.COMPLETED if outcome == "completed" else AudioStatus.FAILED,
             fail_code=fail_code,
             fail_reason=fail_reason,
+            reply_url=reply_url,
         )
         return job.audio_id
 
@@ -263,6 +288,30 @@ class FakeSpeechAPI(Generic[ClockT]):
     def faults_injected(self) -> int:
         """How many requests a fault has hit since the last :meth:`reset_stats`."""
         return self._faults.injected
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def configure_callbacks(
+        self, *, drop: float = 0.0, delay: float = 0.0, duplicates: int = 0
+    ) -> None:
+        """How the fake calls back from now on (the defaults: each callback once, on time).
+
+        ``drop``: the chance (0-1, drawn from ``random.Random(seed)``) that a job's callback is
+        never sent, as when a receiver was down.  ``delay``: clock seconds between a job ending and
+        its callback.  ``duplicates``: extra copies of each callback, as an API retrying would
+        send.  Applies to callbacks not yet sent.
+        """
+        self._callbacks.configure(drop=drop, delay=delay, duplicates=duplicates)
+
+    @property
+    def callbacks(self) -> list[SentCallback]:
+        """A snapshot of the callbacks made (and dropped or refused) so far, in order."""
+        return self._callbacks.sent
+
+    @property
+    def pending_callbacks(self) -> int:
+        """Callbacks planned or in flight, not yet made: ``0`` once every due one went out."""
+        return self._callbacks.pending
 
     # -- observability ------------------------------------------------------------------------
 

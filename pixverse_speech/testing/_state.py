@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -87,6 +88,8 @@ class Job:
     fail_reason: str
     speed: float = 1.0
     settings: dict[str, Any] = attrs.field(factory=dict)
+    #: Where the fake calls back when the job ends (``replyUrl``), if anywhere.
+    reply_url: str | None = None
 
     @property
     def audio_id(self) -> str:
@@ -114,6 +117,11 @@ class Job:
     @property
     def media_name(self) -> str:
         return f"{self.number}.mp3"
+
+    @property
+    def ends_at(self) -> float:
+        """The clock time at which the job becomes final."""
+        return self.created + self.queued_for + self.generating_for
 
     def status_at(self, now: float) -> AudioStatus:
         if now < self.created + self.queued_for:
@@ -210,6 +218,8 @@ class SpeechState:
         self._by_number: dict[int, Job] = {}
         self._next_number = first_number
         self._outcomes: deque[tuple[AudioStatus, str, str]] = deque()
+        #: Told of every new job (under the lock; it must be quick): the callback sender.
+        self.on_new_job: Callable[[Job], None] | None = None
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -228,6 +238,7 @@ class SpeechState:
         fail_reason: str | None,
         speed: float | None = None,
         settings: dict[str, Any] | None = None,
+        reply_url: str | None = None,
     ) -> Job:
         with self.lock:
             if outcome is None:
@@ -255,10 +266,13 @@ class SpeechState:
                 fail_reason=fail_reason or DEFAULT_FAIL_REASON,
                 speed=speed or 1.0,
                 settings=dict(settings or {}),
+                reply_url=reply_url,
             )
             self._next_number += 1
             self._jobs[job.audio_id] = job
             self._by_number[job.number] = job
+            if self.on_new_job is not None:
+                self.on_new_job(job)
             return job
 
     def fail_next(self, count: int, fail_code: str | None, fail_reason: str | None) -> None:
@@ -374,6 +388,7 @@ class SpeechState:
                 fail_reason=None,
                 speed=params.speed,
                 settings=params.settings,
+                reply_url=params.reply_url,
             )
             return job.record(self.clock.now(), media_origin=self.media_origin, full=True)
 

@@ -44,6 +44,7 @@ import pytest
 import pixverse_speech
 import pixverse_speech._sync
 import pixverse_speech.testing
+import pixverse_speech.webhooks
 from pixverse_speech import _exceptions, _timing
 from pixverse_speech._cli import _main as cli
 from pixverse_speech._model_rules import (
@@ -486,9 +487,10 @@ def test_cli_exit_codes_match_the_code() -> None:
 
 
 def test_reference_lists_every_public_name() -> None:
-    """The API reference page renders every name of ``__all__`` (of the package and testing)."""
+    """The API reference page renders every name of ``__all__`` (package, testing, webhooks)."""
     reference = page_text("reference.md")
     rendered = set(re.findall(r"^::: ([\w.]+)", reference, flags=re.MULTILINE))
     wanted = {f"pixverse_speech.{n}" for n in pixverse_speech.__all__ if not n.startswith("_")}
     wanted |= {f"pixverse_speech.testing.{n}" for n in pixverse_speech.testing.__all__}
+    wanted |= {f"pixverse_speech.webhooks.{n}" for n in pixverse_speech.webhooks.__all__}
     assert wanted <= rendered, f"missing from docs/reference.md: {sorted(wanted - rendered)}"

@@ -166,6 +166,12 @@ def constructor_cases() -> Iterator[Case]:
     )
     yield from rows(call, "http_client", [object(), "client"], lambda v: _ctor(http_client=v))
     yield Case(call, "http_client", "httpx.Client()", _sync_http_client)
+    yield from rows(
+        call,
+        "webhooks",
+        ["https://app.example.com/hooks", object(), True],
+        lambda v: _ctor(webhooks=v),
+    )
 
 
 def method_cases() -> Iterator[Case]:
