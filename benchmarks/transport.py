@@ -23,7 +23,7 @@ process's CPU time (``/proc/<pid>/stat``) over the same wall time.
 
 The run fails (exit status 3, a message on stderr, after printing its tables) when the server
 rather than the client may have set the pace: any cell with the server above 70 % of its core, or
-raw aiohttp less than 5x the library on httpx for ``get`` at the highest level measured.
+raw aiohttp less than 3x the library on httpx for ``get`` at the highest level measured.
 
     python benchmarks/transport.py [--repeats 5] [--quick] [--levels 1,10,100]
 """
@@ -59,7 +59,9 @@ CALLS = {
     "list": {1: 150, 10: 300, 100: 400, 1000: 1000},
 }
 SERVER_LIMIT = 0.70  # of one core
-RAW_OVER_LIBRARY = 5.0
+# 3x, not the 5x of the first version: the library's `get` on httpx has since doubled its calls/s,
+# while raw aiohttp still runs the server at about a fifth of its core.
+RAW_OVER_LIBRARY = 3.0
 
 Call = Callable[[], Awaitable[object]]
 Factory = Callable[[Server, str], AbstractAsyncContextManager[Call]]
