@@ -4,7 +4,7 @@ Everything runs in-process against the fake API; nothing waits for real:
 
 * **sweeps**: ``wait_many`` as shipped, on the fake's ``FakeClock`` in virtual time.
 * **per-id**: the previous ``wait_many`` (one task and one GET per job per poll, kept as
-  ``pixverse_speech._batch.wait_many_per_id``) with the same poll schedule.  It runs on trio's
+  ``AsyncSpeechAPI.wait_engine.wait_each``) with the same poll schedule.  It runs on trio's
   autojump clock, which moves only when every task waits: the fake's own virtual clock would move
   on while some of 300 concurrent requests are still in flight and so under-count per-id polls.
   The sweeps are measured on that clock too, side by side.
@@ -39,9 +39,8 @@ import trio
 import trio.testing
 
 from pixverse_speech import AsyncSpeechAPI, Speech, _timing
-from pixverse_speech._batch import wait_many, wait_many_per_id
-from pixverse_speech._client import _WaitOptions
 from pixverse_speech._polling import PollSchedule
+from pixverse_speech._waiting import WaitOptions
 from pixverse_speech.testing import FakeClock, FakeSpeechAPI
 
 LIST = "/v2/pixverse/speech/"
@@ -86,8 +85,8 @@ class Outcome:
     seconds: float
 
 
-def _options(on_update: Callable[[Speech], object]) -> _WaitOptions:
-    return _WaitOptions(600.0, PollSchedule(initial=1.0, maximum=4.0), on_update, False)
+def _options(on_update: Callable[[Speech], object]) -> WaitOptions:
+    return WaitOptions(600.0, PollSchedule(initial=1.0, maximum=4.0), on_update, False)
 
 
 def _client(fake: FakeSpeechAPI) -> AsyncSpeechAPI:
@@ -114,11 +113,12 @@ async def _measure(
 
     started = time.perf_counter()
     async with _client(fake) as api, anyio.create_task_group() as tg:
-        api._rng.seed(scenario.seed)
+        api.wait_engine.rng.seed(scenario.seed)
         if scenario.arrivals:
             tg.start_soon(others)
-        run = wait_many if engine == "sweeps" else wait_many_per_id
-        results = await run(api, list(finish), 8, _options(on_update))
+        engine_ = api.wait_engine
+        run = engine_.wait_many if engine == "sweeps" else engine_.wait_each
+        results = await run(list(finish), 8, _options(on_update))
         tg.cancel_scope.cancel()
     seconds = time.perf_counter() - started
     lost = sum(1 for r in results if not (isinstance(r, Speech) and r.is_final))

@@ -107,10 +107,10 @@ async def _client_waits(samples: int, seed: int) -> dict[str, dict[int, tuple[fl
                         fake.reset_stats()
                         if name == "default":
                             # The client's own RNG, seeded as the simulation's: same pauses.
-                            api._rng = random.Random(seed * 1_000_003 + i)
+                            api.wait_engine.rng = random.Random(seed * 1_000_003 + i)
                             await api.wait_until_final(audio_id)
                         elif schedule.jitter:
-                            api._rng = random.Random(seed * 1_000_003 + i)
+                            api.wait_engine.rng = random.Random(seed * 1_000_003 + i)
                             await api.wait_until_final(
                                 audio_id,
                                 poll_interval=schedule.initial,

@@ -89,3 +89,11 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
 ]
+
+# Public classes report the package as their module, as httpx's do: tracebacks and reprs show
+# ``pixverse_speech.NotFoundError``, and pickles name the public path.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -93,10 +93,12 @@ class _Waiter:
         "last",
         "last_error",
         "options",
+        "parked",
         "pause",
         "pauses",
         "polled_at",
         "scope",
+        "sleeping",
     )
 
     def __init__(
@@ -114,9 +116,19 @@ class _Waiter:
         self.key: object = None
         self.last: Speech | None = None
         self.last_error: SpeechError | None = None
-        self.scope: anyio.CancelScope | None = None  # set while parked
+        # The scope of what the waiter blocks on now (a pause, a GET, a sweep): close() cancels
+        # it.  ``parked``: a pause or a wait for another's request; ``sleeping``: a timed pause.
+        self.scope: anyio.CancelScope | None = None
+        self.parked = False
+        self.sleeping = False
 
     def wake(self) -> None:
+        """Cut a pause short (a nudge, a job seen final): the waiter looks at its state now."""
+        if self.parked and self.scope is not None:
+            self.scope.cancel()
+
+    def cancel(self) -> None:
+        """Cancel whatever the waiter blocks on (the client is closing)."""
         if self.scope is not None:
             self.scope.cancel()
 
@@ -152,9 +164,10 @@ class _Watch(SweepJob):
         self.fetching: anyio.Event | None = None
         self.fetching_confirms = False
 
-    def wake(self) -> None:
+    def wake(self, *, sleeping_only: bool = False) -> None:
         for waiter in self.waiters:
-            waiter.wake()
+            if waiter.sleeping or not sleeping_only:
+                waiter.wake()
 
 
 class _Run:
@@ -246,6 +259,9 @@ class WaitEngine:
         self._closed = True
         for scope in list(self._scopes):
             scope.cancel()
+        for watch in list(self._watches.values()):
+            for waiter in list(watch.waiters):
+                waiter.cancel()
 
     @contextmanager
     def guard(self) -> Iterator[None]:
@@ -319,15 +335,21 @@ class WaitEngine:
         coalesce: bool = True,
     ) -> Speech:
         """Wait for one job (checked arguments); ``deadline`` on the timing's clock."""
-        with self.guard():
-            if not coalesce:
-                watch = _Watch(audio_id, None)
-                return await self._wait(watch, options, deadline, limiter)
-            watch = self._enter(audio_id)
-            try:
-                return await self._wait(watch, options, deadline, limiter)
-            finally:
-                self._leave(watch)
+        if not coalesce:
+            with self.guard():
+                return await self._wait(_Watch(audio_id, None), options, deadline, limiter)
+        # No scope of its own (10,000 waits would hold 10,000): close() reaches the waiter's
+        # current scope through the watch, and the loop raises the RuntimeError.
+        self.check_open()
+        watch = self._enter(audio_id)
+        try:
+            return await self._wait(watch, options, deadline, limiter)
+        except Exception:
+            if self.closed:
+                raise RuntimeError(CLOSED_MESSAGE) from None
+            raise
+        finally:
+            self._leave(watch)
 
     def _enter(self, audio_id: str) -> _Watch:
         watch = self._watches.get(audio_id)
@@ -388,8 +410,11 @@ class WaitEngine:
                     await self._fetch(watch, waiter, limiter, remaining, confirm=True)
                 elif waiter.due_in(now) > 0:
                     pause = waiter.due_in(now)
-                    if await self._park(waiter, min(pause, remaining)) and pause <= remaining:
-                        # Slept the whole pause: due now, whatever the clock's rounding says.
+                    since = waiter.polled_at
+                    slept = await self._park(waiter, min(pause, remaining))
+                    if slept and pause <= remaining and waiter.polled_at == since:
+                        # Slept the whole pause, and no poll came meanwhile: due now, whatever
+                        # the clock's rounding says.
                         waiter.polled_at, waiter.pause = timing.now(), 0.0
                 elif watch.fetching is not None:
                     await self._park(waiter, remaining, watch.fetching)
@@ -430,6 +455,8 @@ class WaitEngine:
         (``False``)."""
         with anyio.CancelScope() as scope:
             waiter.scope = scope
+            waiter.parked = True
+            waiter.sleeping = event is None
             try:
                 if event is None:
                     await _timing.current().sleep(seconds)
@@ -438,16 +465,22 @@ class WaitEngine:
                     await event.wait()
             finally:
                 waiter.scope = None
+                waiter.parked = waiter.sleeping = False
         return not scope.cancel_called
 
     def _deliver(self, watch: _Watch, speech: Speech) -> None:
         """A poll of ``watch``'s id read ``speech``: every waiter of the id gets it."""
         now = _timing.current().now()
         watch.last_error = None
+        key = status_key(speech)
         for waiter in watch.waiters:
             waiter.inbox = speech
             waiter.polled(now)
-            waiter.wake()
+            # A record that changes nothing waits for the waiter's next wake-up: waking 10,000
+            # sleeping waits per sweep would cost more than the sweep.  A waiter parked on the
+            # request or sweep that read it wakes with that anyway.
+            if waiter.sleeping and (key != waiter.key or speech.is_final):
+                waiter.wake()
 
     def _failed_poll(self, watch: _Watch, exc: SpeechError) -> None:
         """A transient failure of a poll of ``watch``'s id: each waiter waits its next pause, or
@@ -480,7 +513,7 @@ class WaitEngine:
         watch.held = False
         try:
             # The deadline also cuts short a request (and its retries) in flight.
-            with anyio.move_on_after(remaining):
+            with anyio.move_on_after(remaining) as waiter.scope:
                 try:
                     speech = await self._backend.fetch(
                         watch.audio_id, limiter=limiter, deadline=waiter.deadline
@@ -492,6 +525,7 @@ class WaitEngine:
                 else:
                     self._deliver(watch, speech)
         finally:
+            waiter.scope = None
             watch.fetching = None
             done.set()
 
@@ -516,10 +550,11 @@ class WaitEngine:
                 {audio_id for audio_id, job in pool.watches.items() if not job.held}
             )
             try:
-                with anyio.move_on_after(remaining):
+                with anyio.move_on_after(remaining) as waiter.scope:
                     await self._sweep(pool, run)
                     run.completed = True
             finally:
+                waiter.scope = None
                 pool.running = None
                 run.done.set()
         else:
@@ -547,7 +582,7 @@ class WaitEngine:
                 # The page lacks path, file_size...: one GET fetches what get() returns.
                 watch.held = True
                 watch.confirm = True
-                watch.wake()
+                watch.wake(sleeping_only=True)  # those waiting for this sweep see it after it
             else:
                 self._deliver(watch, speech)
 

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from pixverse_speech import AsyncSpeechAPI, _timing
+from pixverse_speech import AsyncSpeechAPI
 from pixverse_speech.testing import FakeClock, FakeSpeechAPI
 
 from ._support import Baseline, Spread, client, per_id_baseline
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every async test runs under asyncio and under trio."""
-    return str(request.param)
-
-
-@pytest.fixture(autouse=True)
-def _restore_timing() -> Iterator[None]:
-    """No test leaks a timing switch into the next one."""
-    before = _timing.current()
-    yield
-    assert _timing.current() is before, "a test left a timing installed"
-    _timing.install(before)
 
 
 @pytest.fixture

@@ -9,16 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pixverse_speech import _timing
 from pixverse_speech.testing import FakeClock, FakeSpeechAPI
 
 TOKEN = "user:1-fake-token"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every async test runs under asyncio and under trio."""
-    return str(request.param)
 
 
 @pytest.fixture
@@ -29,15 +22,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def fake(clock: FakeClock) -> FakeSpeechAPI:
     return FakeSpeechAPI(clock=clock)
-
-
-@pytest.fixture(autouse=True)
-def _real_timing() -> Iterator[None]:
-    """No test leaks a timing switch into the next one."""
-    before = _timing.current()
-    yield
-    assert _timing.current() is before, "a test left a timing installed"
-    _timing.install(before)
 
 
 class Connector:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import trio
-import trio.testing
-
-from pixverse_speech import _timing
 
 # Hypothesis reports a failing example by importing libcst, whose first import warns
 # (DeprecationWarning from mypy_extensions); with ``filterwarnings = error`` that warning would turn
@@ -21,30 +17,6 @@ with warnings.catch_warnings():
         import hypothesis.extra._patching  # noqa: F401
 
 _TALLIES = pytest.StashKey[list[str]]()
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> object:
-    """Every async test runs under asyncio and trio (``trio-virtual``: trio on a mock clock)."""
-    if request.param == "trio-virtual":
-        return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
-    return request.param
-
-
-@pytest.fixture(autouse=True)
-def _no_token_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test depends on the USEAPI_TOKEN of whoever runs the suite."""
-    monkeypatch.delenv("USEAPI_TOKEN", raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _timing_restored() -> Iterator[None]:
-    """No test leaks a timing switch into the next one."""
-    before = _timing.current()
-    yield
-    after = _timing.current()
-    _timing.install(before)
-    assert after is before, "a test left a timing installed"
 
 
 @pytest.fixture
