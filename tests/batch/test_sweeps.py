@@ -412,7 +412,12 @@ async def test_over_a_real_socket() -> None:
     last = results[-1]
     assert isinstance(last, Speech)
     assert last.fail_reason
-    assert [r.path for r in gets(fake)] == [LIST + failed]
+    paths = [r.path for r in gets(fake)]
+    assert LIST + failed in paths  # a FAILED job is fetched for its reason
+    # In real time on a loaded machine a page can miss a job that the next round then GETs; the
+    # sweeps must still carry the work (test_sweeps_find_jobs_without_gets pins zero GETs on
+    # virtual time).
+    assert len(paths) <= 1 + len(ids) // 10, paths
 
 
 async def test_aclose_during_wait_many_raises_runtime_error(fake: FakeSpeechAPI) -> None:
