@@ -45,24 +45,11 @@ from pixverse_speech.testing import (
     FakeSpeechAPI,
     Fault,
 )
+from tests.generation._support import most_running  # the ledger count the tests assert on
 
 CREATE = "/v2/pixverse/speech/create"
 LIST = "/v2/pixverse/speech/"
 JOB_SECONDS = 60.0
-
-
-def most_running(fake: FakeSpeechAPI) -> int:
-    """The most unfinished jobs at once on the fake (others' included), from its ledger."""
-    jobs = fake._state._jobs.values()
-    events = sorted(
-        [(job.created, 1) for job in jobs]
-        + [(job.created + job.queued_for + job.generating_for, -1) for job in jobs]
-    )
-    running = most = 0
-    for _, step in events:  # an end sorts before a start at the same instant
-        running += step
-        most = max(most, running)
-    return most
 
 
 async def scenario(name: str, items: int, max_jobs: int, faults: bool) -> dict[str, Any]:

@@ -49,9 +49,6 @@ __all__ = ["Secret", "Sender"]
 
 logger = logging.getLogger("pixverse_speech")
 
-_NEVER_SENT = NEVER_SENT
-_TRANSIENT = NETWORK_TROUBLE
-
 
 def _may_have_taken_effect(exc: SpeechError) -> bool:
     """Whether a non-idempotent request that ended in ``exc`` may have been carried out.
@@ -61,7 +58,7 @@ def _may_have_taken_effect(exc: SpeechError) -> bool:
     be read all leave the job possibly created.
     """
     if isinstance(exc, APIConnectionError):
-        return not isinstance(exc.__cause__, _NEVER_SENT)
+        return not isinstance(exc.__cause__, NEVER_SENT)
     if isinstance(exc, APIError):
         return not (400 <= exc.status_code <= 499 and exc.status_code != 408)
     return True
@@ -290,7 +287,7 @@ class Sender:
             raise APITimeoutError(
                 f"{method} {request.url.path} timed out ({type(exc).__name__})", audio_id=audio_id
             ) from exc
-        except _TRANSIENT as exc:
+        except NETWORK_TROUBLE as exc:
             raise APIConnectionError(
                 f"{method} {request.url.path} failed: {type(exc).__name__}: "
                 f"{self.token.redact(str(exc)) or 'connection error'}",

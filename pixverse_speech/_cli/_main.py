@@ -45,9 +45,6 @@ from ._args import (
     add_output_options,
     hide_secrets,
     make_client,
-    non_negative_int,
-    positive_float,
-    positive_int,
 )
 from ._output import Output
 
@@ -71,11 +68,6 @@ __all__ = [
 #: ``register(sub, parents)`` function calling ``_args.add_command`` once per subcommand; to add
 #: a subcommand, write such a module and list it here.
 COMMAND_MODULES: tuple[str, ...] = ("_commands", "_generate", "_demo")
-
-# The argument types under their former names, for command modules written against them.
-_positive_float = positive_float
-_positive_int = positive_int
-_non_negative_int = non_negative_int
 
 
 def exit_code_for(exc: BaseException) -> int:
